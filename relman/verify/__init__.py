@@ -1,0 +1,1 @@
+"""Offline verification: checksums, checksum lists and sidecars (signatures come later)."""
