@@ -1,0 +1,234 @@
+"""The one task runner of the GUI: a serial executor for state changes, a parallel pool for I/O.
+
+A task is a plain Python callable ``fn(progress, cancel)`` that runs on a worker thread with the
+core's :class:`~relman.model.CancelToken`; it never touches widgets. What it reports comes back
+to the GUI thread as Qt signals: the worker emits on a small bridge QObject that lives in the
+GUI thread, Qt queues the emission, and the :class:`Task` (also in the GUI thread) re-emits
+public signals there. Progress is throttled in the worker (at most one emission per
+``PROGRESS_INTERVAL``), so a fast hash loop cannot flood the event queue.
+
+Long-running work that the user should see (and be able to cancel) is an :class:`Activity`;
+the status bar lists the activities the runner tracks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from relman.errors import Cancelled
+from relman.model import CancelToken, ProgressCallback
+
+logger = logging.getLogger(__name__)
+
+#: Seconds between two progress emissions of one task.
+PROGRESS_INTERVAL = 0.05
+
+TaskFunction = Callable[[ProgressCallback, CancelToken], Any]
+
+
+class Activity(QObject):
+    """Something long that the status bar shows with progress and a cancel button."""
+
+    changed = Signal()
+    cancel_requested = Signal()
+    ended = Signal()
+
+    def __init__(self, title: str, token: CancelToken | None = None) -> None:
+        super().__init__()
+        self.title = title
+        self.token = token or CancelToken()
+        self.done = 0
+        self.total = 0
+        self.active = True
+
+    def set_progress(self, done: int, total: int, title: str | None = None) -> None:
+        self.done, self.total = done, total
+        if title is not None:
+            self.title = title
+        self.changed.emit()
+
+    def cancel(self) -> None:
+        if not self.token.cancelled:
+            self.token.cancel()
+            self.cancel_requested.emit()
+
+    def end(self) -> None:
+        if self.active:
+            self.active = False
+            self.ended.emit()
+
+
+class _Bridge(QObject):
+    """Lives in the GUI thread; the worker emits these and Qt queues them across."""
+
+    progressed = Signal(int, int)
+    returned = Signal(object)
+    raised = Signal(object)
+
+
+class Task(Activity):
+    """One submitted callable. Its signals are always emitted in the GUI thread."""
+
+    progressed = Signal(int, int)
+    succeeded = Signal(object)
+    failed = Signal(object)
+    finished = Signal()
+
+    def __init__(self, title: str, fn: TaskFunction, token: CancelToken | None = None) -> None:
+        super().__init__(title, token)
+        self.fn = fn
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self._bridge = _Bridge()
+        # Bound methods of a QObject in the GUI thread: auto connections queue them there.
+        self._bridge.progressed.connect(self._on_progress)
+        self._bridge.returned.connect(self._on_return)
+        self._bridge.raised.connect(self._on_raise)
+
+    @property
+    def cancelled(self) -> bool:
+        return isinstance(self.error, Cancelled)
+
+    def run_in_worker(self) -> None:
+        """The body of the worker thread (called by :class:`_Runnable`)."""
+        bridge = self._bridge
+        started = time.monotonic()
+        last = [started]
+
+        def progress(done: int, total: int) -> None:
+            now = time.monotonic()
+            if now - last[0] >= PROGRESS_INTERVAL:
+                last[0] = now
+                bridge.progressed.emit(done, total)
+
+        try:
+            self.token.raise_if_cancelled()
+            value = self.fn(progress, self.token)
+        except BaseException as exc:  # delivered to the GUI thread, never lost
+            if not isinstance(exc, Cancelled):
+                logger.debug("task %r failed", self.title, exc_info=exc)
+            bridge.raised.emit(exc)
+        else:
+            bridge.returned.emit(value)
+
+    def _on_progress(self, done: int, total: int) -> None:
+        if self.active:
+            self.set_progress(done, total)
+            self.progressed.emit(done, total)
+
+    def _on_return(self, value: object) -> None:
+        self.result = value
+        self.succeeded.emit(value)
+        self._finish()
+
+    def _on_raise(self, exc: object) -> None:
+        self.error = exc if isinstance(exc, BaseException) else RuntimeError(str(exc))
+        self.failed.emit(self.error)
+        self._finish()
+
+    def _finish(self) -> None:
+        self.finished.emit()
+        self.end()
+
+
+class _Runnable(QRunnable):
+    def __init__(self, task: Task) -> None:
+        super().__init__()
+        self.task = task
+        self.setAutoDelete(True)
+
+    def run(self) -> None:
+        self.task.run_in_worker()
+
+
+class TaskRunner(QObject):
+    """Runs tasks serially (state changes) or in parallel (I/O, hashing)."""
+
+    activity_started = Signal(object)
+
+    def __init__(self, parallel_threads: int | None = None) -> None:
+        super().__init__()
+        self.serial_pool = QThreadPool(self)
+        self.serial_pool.setMaxThreadCount(1)
+        self.parallel_pool = QThreadPool(self)
+        self.parallel_pool.setMaxThreadCount(max(1, parallel_threads or os.cpu_count() or 2))
+        self._running: set[Task] = set()
+        self._activities: list[Activity] = []
+
+    # -- tasks ---------------------------------------------------------------------------
+
+    def submit(
+        self,
+        fn: TaskFunction,
+        *,
+        title: str = "",
+        serial: bool = False,
+        token: CancelToken | None = None,
+        track: bool = False,
+    ) -> Task:
+        """Queue ``fn(progress, cancel)``; connect to the returned task's signals at once.
+
+        The task cannot report before the GUI thread returns to its event loop, so connecting
+        right after ``submit`` never misses a signal.
+        """
+        task = Task(title or getattr(fn, "__name__", "task"), fn, token)
+        self._running.add(task)
+        task.finished.connect(self._forget)
+        if track:
+            self.track(task)
+        pool = self.serial_pool if serial else self.parallel_pool
+        pool.start(_Runnable(task))
+        return task
+
+    def _forget(self) -> None:
+        task = self.sender()
+        self._running.discard(task)  # type: ignore[arg-type]
+
+    @property
+    def running(self) -> int:
+        """Tasks submitted whose results have not yet reached the GUI thread."""
+        return len(self._running)
+
+    # -- activities ----------------------------------------------------------------------
+
+    def track(self, activity: Activity) -> None:
+        """Show ``activity`` in the status bar until it ends."""
+        if activity in self._activities:
+            return
+        self._activities.append(activity)
+        activity.ended.connect(self._untrack)
+        self.activity_started.emit(activity)
+
+    def _untrack(self) -> None:
+        activity = self.sender()
+        if activity in self._activities:
+            self._activities.remove(activity)  # type: ignore[arg-type]
+
+    @property
+    def activities(self) -> list[Activity]:
+        return list(self._activities)
+
+    # -- shutdown ------------------------------------------------------------------------
+
+    def cancel_all(self) -> None:
+        for task in list(self._running):
+            task.cancel()
+        for activity in self._activities:
+            activity.cancel()
+
+    def shutdown(self, timeout_ms: int = 10_000) -> bool:
+        """Cancel everything and wait for the workers (at exit only; tasks end quickly)."""
+        self.cancel_all()
+        self.serial_pool.clear()
+        self.parallel_pool.clear()
+        done = self.serial_pool.waitForDone(timeout_ms) and self.parallel_pool.waitForDone(timeout_ms)
+        if not done:
+            logger.warning("workers still running after %d ms", timeout_ms)
+        return done
+

@@ -1,0 +1,306 @@
+"""The Verify table: a QAbstractTableModel over plain, mutable result rows.
+
+Rows arrive in batches (one ``beginInsertRows`` per batch) and change often while files hash.
+Changes are only *recorded* when they happen; a timer flushes them every ``FLUSH_MS`` with one
+``dataChanged`` over the rows touched since the last flush, so 10,000 files in flight cost the
+view a handful of repaints per second, not one per callback.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QFont, QFontDatabase
+
+from relman.verify.files import FileResult
+from relman.verify.hashing import display_path
+
+from .icons import IconSet
+
+logger = logging.getLogger(__name__)
+
+FLUSH_MS = 80
+
+COL_FILE, COL_SIZE, COL_PROGRESS, COL_SHA256, COL_RESULT, COL_REASON = range(6)
+HEADERS = ("File", "Size", "Progress", "SHA-256", "Result", "Reason")
+
+SortRole = Qt.ItemDataRole.UserRole + 1
+ObjectRole = Qt.ItemDataRole.UserRole + 2
+ProgressRole = Qt.ItemDataRole.UserRole + 3
+
+#: The word shown for each status; never colour alone.
+STATUS_WORDS = {
+    "queued": "queued",
+    "hashing": "hashing",
+    "verified": "verified",
+    "failed": "FAILED",
+    "not-verified": "not verified",
+    "error": "error",
+    "cancelled": "cancelled",
+}
+FINAL = frozenset({"verified", "failed", "not-verified", "error", "cancelled"})
+#: Sort order of the Result column: the problems first.
+STATUS_ORDER = {s: i for i, s in enumerate(
+    ("failed", "error", "not-verified", "cancelled", "hashing", "queued", "verified")
+)}
+
+
+@dataclass(slots=True, eq=False)
+class VerifyRow:
+    """One file on the Verify page (plain data; the model owns the only reference)."""
+
+    path: Path
+    size: int | None = None
+    status: str = "queued"
+    done: int = 0
+    reason: str = ""
+    result: FileResult | None = None
+
+    @property
+    def display(self) -> str:
+        return display_path(self.path)
+
+    @property
+    def sha256(self) -> str:
+        return (self.result.sha256 or "") if self.result is not None else ""
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINAL
+
+    @property
+    def percent(self) -> int:
+        if self.status in {"verified", "failed", "not-verified"}:
+            return 100
+        if not self.size:
+            return 0
+        return min(100, self.done * 100 // self.size)
+
+
+def human_size(size: int | None) -> str:
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover
+
+
+class VerifyTableModel(QAbstractTableModel):
+    """Result rows, appended in batches and updated through a coalescing flush."""
+
+    #: Emitted after each flush (and after appends) so summaries and progress bars follow.
+    totals_changed = Signal()
+
+    def __init__(self, icons: IconSet, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._icons = icons
+        self._rows: list[VerifyRow] = []
+        self._dirty: set[int] = set()
+        self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(FLUSH_MS)
+        self._timer.timeout.connect(self.flush)
+
+    # -- Qt model API --------------------------------------------------------------------
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            if 0 <= section < len(HEADERS):
+                return HEADERS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, column)
+        if role == ObjectRole:
+            return row
+        if role == SortRole:
+            return self._sort_key(row, column)
+        if role == ProgressRole:
+            return row.percent
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(row, column)
+        if role == Qt.ItemDataRole.DecorationRole and column == COL_RESULT:
+            return self._icons.status(row.status)
+        if role == Qt.ItemDataRole.FontRole and column == COL_SHA256:
+            return QFont(self._mono)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (COL_SIZE, COL_PROGRESS):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return self._display(row, column)
+        return None
+
+    def _display(self, row: VerifyRow, column: int) -> str:
+        if column == COL_FILE:
+            return row.display
+        if column == COL_SIZE:
+            return human_size(row.size)
+        if column == COL_PROGRESS:
+            return f"{row.percent}%" if row.status != "error" else ""
+        if column == COL_SHA256:
+            return row.sha256
+        if column == COL_RESULT:
+            return STATUS_WORDS.get(row.status, row.status)
+        if column == COL_REASON:
+            return row.reason
+        return ""
+
+    def _sort_key(self, row: VerifyRow, column: int) -> Any:
+        if column == COL_SIZE:
+            return row.size if row.size is not None else -1
+        if column == COL_PROGRESS:
+            return row.percent
+        if column == COL_RESULT:
+            return STATUS_ORDER.get(row.status, len(STATUS_ORDER))
+        return self._display(row, column).casefold()
+
+    def _tooltip(self, row: VerifyRow, column: int) -> str | None:
+        if column == COL_SHA256:
+            return row.sha256 or None
+        if column == COL_FILE:
+            return row.display
+        if column == COL_SIZE and row.size is not None:
+            return f"{row.size:,} bytes"
+        if column in (COL_REASON, COL_RESULT):
+            return row.reason or None
+        return None
+
+    # -- changes (recorded now, shown at the next flush) ----------------------------------
+
+    def append_rows(self, rows: list[VerifyRow]) -> int:
+        """Append a batch with one insert; returns the index of its first row."""
+        first = len(self._rows)
+        if rows:
+            self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+            self._rows.extend(rows)
+            self.endInsertRows()
+            self.totals_changed.emit()
+        return first
+
+    def row(self, index: int) -> VerifyRow:
+        return self._rows[index]
+
+    def rows(self) -> list[VerifyRow]:
+        return list(self._rows)
+
+    def set_progress(self, index: int, done: int, total: int) -> None:
+        row = self._rows[index]
+        if row.finished:
+            return
+        row.done = done
+        if row.size is None or total > 0:
+            row.size = total
+        row.status = "hashing"
+        self._touch(index)
+
+    def set_result(self, index: int, result: FileResult) -> None:
+        row = self._rows[index]
+        if row.status == "cancelled":
+            return
+        row.result = result
+        row.status = result.status
+        row.reason = result.summary
+        if result.size is not None:
+            row.size = result.size
+        row.done = row.size or 0
+        self._touch(index)
+
+    def set_status(self, index: int, status: str, reason: str = "") -> None:
+        row = self._rows[index]
+        row.status = status
+        row.reason = reason
+        self._touch(index)
+
+    def cancel_unfinished(self) -> int:
+        """Mark every queued or hashing row cancelled; returns how many."""
+        count = 0
+        for index, row in enumerate(self._rows):
+            if not row.finished:
+                row.status = "cancelled"
+                row.reason = "cancelled before it was verified"
+                self._dirty.add(index)
+                count += 1
+        if count:
+            self.flush()
+        return count
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._rows.clear()
+        self._dirty.clear()
+        self.endResetModel()
+        self.totals_changed.emit()
+
+    def _touch(self, index: int) -> None:
+        self._dirty.add(index)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Tell the views about every change since the last flush, in one signal."""
+        self._timer.stop()
+        if not self._dirty:
+            return
+        first, last = min(self._dirty), max(self._dirty)
+        self._dirty.clear()
+        self.dataChanged.emit(self.index(first, 0), self.index(last, len(HEADERS) - 1))
+        self.totals_changed.emit()
+
+    # -- totals ----------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = dict.fromkeys(STATUS_WORDS, 0)
+        for row in self._rows:
+            out[row.status] = out.get(row.status, 0) + 1
+        return out
+
+    def byte_progress(self) -> tuple[int, int]:
+        """(bytes done, bytes to do) over every row that has a size."""
+        done = total = 0
+        for row in self._rows:
+            if row.size is None or row.status == "error":
+                continue
+            total += row.size
+            done += row.size if row.finished else row.done
+        return done, total
+
+
+class VerifyProxyModel(QSortFilterProxyModel):
+    """Sort by :data:`SortRole` and search every column, case-insensitively."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setSortRole(SortRole)
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.setFilterKeyColumn(-1)
+        self.setDynamicSortFilter(True)
+
+    def set_search(self, text: str) -> None:
+        self.setFilterFixedString(text.strip())
