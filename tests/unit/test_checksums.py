@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from relman.errors import ChecksumListError
 from relman.verify.checksums import (
     algorithm_for_list,
@@ -228,3 +229,43 @@ def test_parse_hex_digest() -> None:
         parse_hex_digest(SHA256[1:])
     with pytest.raises(ChecksumListError, match="not hexadecimal"):
         parse_hex_digest("é" * 64)
+
+
+# -- property: whatever coreutils can write, relman reads back --------------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_names = st.binary(min_size=1, max_size=40).filter(
+    lambda b: b"\0" not in b and b.strip() == b and not b.startswith(b"#")
+)
+
+
+def _coreutils_line(hexdigest: str, name: bytes, binary: bool, tag: bool) -> bytes:
+    escaped = b"\\" in name or b"\n" in name or b"\r" in name
+    body = name.replace(b"\\", b"\\\\").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
+    prefix = b"\\" if escaped else b""
+    if tag:
+        return prefix + b"SHA256 (" + body + b") = " + hexdigest.encode() + b"\n"
+    return prefix + hexdigest.encode() + (b" *" if binary else b"  ") + body + b"\n"
+
+
+@given(
+    rows=st.lists(
+        st.tuples(st.binary(min_size=32, max_size=32), _names, st.booleans(), st.booleans()),
+        min_size=1,
+        max_size=20,
+    ),
+    upper=st.booleans(),
+)
+def test_round_trip_of_coreutils_lines(
+    rows: list[tuple[bytes, bytes, bool, bool]], upper: bool
+) -> None:
+    text = b"".join(
+        _coreutils_line(d.hex().upper() if upper else d.hex(), name, binary, tag)
+        for d, name, binary, tag in rows
+    )
+    entries = parse_checksum_list(text, "SHA256SUMS", "sha256")
+    assert [(e.hexdigest, os.fsencode(e.name or "-")) for e in entries] == [
+        (d.hex(), name) for d, name, _, _ in rows
+    ]

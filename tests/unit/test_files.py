@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from relman.errors import ChecksumListError
 from relman.verify.discover import expand
 from relman.verify.files import ChecksumIndex, FileJob, Report, plan, verify_all, verify_job
@@ -207,3 +208,40 @@ def test_expand_walks_folders_skips_evidence_and_reports_loops(release: Path) ->
 def test_expand_yields_given_files_even_if_evidence(release: Path) -> None:
     found = list(expand([release / "SHA256SUMS"]))
     assert [f.path.name for f in found] == ["SHA256SUMS"] and found[0].problem is None
+
+
+def test_expand_reports_special_and_unreadable_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "x.bin").write_bytes(b"x")
+    real_scandir = os.scandir
+
+    def scandir(path: object) -> object:
+        if Path(str(path)) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)  # type: ignore[arg-type]
+
+    from relman.verify import discover
+
+    monkeypatch.setattr(discover.os, "scandir", scandir)
+    problems = {f.path.name: f.problem for f in expand([tmp_path])}
+    assert problems["pipe"].endswith("is not a regular file")
+    assert problems["locked"].endswith("locked: permission denied")
+
+
+def test_expand_honours_cancel(tmp_path: Path) -> None:
+    from relman.errors import Cancelled
+    from relman.model import CancelToken
+
+    for i in range(10):
+        (tmp_path / f"f{i}").write_bytes(b"x")
+    token = CancelToken()
+    found = []
+    with pytest.raises(Cancelled):
+        for item in expand([tmp_path], cancel=token):
+            found.append(item)
+            token.cancel()
+    assert len(found) == 1

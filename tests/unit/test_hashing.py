@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
+
 from relman.errors import Cancelled, InputError, UsageError
 from relman.model import CancelToken
 from relman.verify import hashing

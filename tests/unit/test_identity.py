@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from relman.errors import UsageError
 from relman.identity import make_identity, parse_identity, parse_started
 
