@@ -13,7 +13,9 @@ if os.environ.get("RELMAN_BLOCK_QT") == "1":
     class _BlockQt(MetaPathFinder):
         def find_spec(self, fullname, path=None, target=None):
             if fullname.split(".")[0] in {"PySide6", "shiboken6"}:
-                raise ModuleNotFoundError(f"No module named {fullname!r} (blocked for this test run)")
+                raise ModuleNotFoundError(
+                    f"No module named {fullname!r} (blocked for this test run)"
+                )
             return None
 
     sys.meta_path.insert(0, _BlockQt())
