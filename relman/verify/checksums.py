@@ -31,6 +31,7 @@ MAX_LIST_BYTES = 256 * 1024 * 1024
 #: Checksum-list file names found beside a file, and the algorithm each implies.
 LIST_NAMES: dict[str, str] = {
     "SHA256SUMS": "sha256",
+    "SHA384SUMS": "sha384",
     "SHA512SUMS": "sha512",
     "SHA1SUMS": "sha1",
     "MD5SUMS": "md5",
@@ -40,6 +41,7 @@ LIST_NAMES: dict[str, str] = {
 #: Sidecar suffixes found beside a file, and the algorithm each holds.
 SIDECAR_SUFFIXES: dict[str, str] = {
     ".sha256": "sha256",
+    ".sha384": "sha384",
     ".sha512": "sha512",
     ".sha1": "sha1",
     ".md5": "md5",
@@ -55,7 +57,7 @@ _ANONYMOUS = {"-", "stdin", "(stdin)"}
 _PGP_BEGIN = b"-----BEGIN PGP SIGNED MESSAGE-----"
 _PGP_SIG = b"-----BEGIN PGP SIGNATURE-----"
 _SIGNIFY_COMMENT = b"untrusted comment:"
-_LENGTH_TO_ALGORITHM = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
+_LENGTH_TO_ALGORITHM = {32: "md5", 40: "sha1", 64: "sha256", 96: "sha384", 128: "sha512"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ HEX_LENGTHS: dict[str, int] = {
     "md5": 32,
     "sha1": 40,
     "sha256": 64,
+    "sha384": 96,
     "sha512": 128,
     "blake2b": 128,
 }
@@ -47,6 +48,8 @@ _ALIASES = {
     "SHA": "sha1",
     "SHA256": "sha256",
     "SHA2256": "sha256",
+    "SHA384": "sha384",
+    "SHA2384": "sha384",
     "SHA512": "sha512",
     "SHA2512": "sha512",
     "BLAKE2B": "blake2b",
