@@ -127,7 +127,8 @@ class Pending(Protocol):
 class Format(Protocol):
     """One signature format (a module-level instance per format)."""
 
-    name: str  # "openssl", "cosign", "cosign-bundle", "minisign", "signify", "openpgp", "dsse", "sigstore"
+    #: "openssl", "cosign", "cosign-bundle", "minisign", "signify", "openpgp", "dsse", "sigstore"
+    name: str
 
     def sniff(self, data: bytes, filename: str) -> bool:
         """True when ``data`` (the signature file's bytes) looks like this format."""

@@ -33,9 +33,8 @@ def key_kind(key: PublicKeyTypes) -> str:
         return "rsa"
     if isinstance(key, ec.EllipticCurvePublicKey):
         curve = key.curve.name
-        return {"secp256r1": "ecdsa-p256", "secp384r1": "ecdsa-p384", "secp521r1": "ecdsa-p521"}.get(
-            curve, f"ecdsa-{curve}"
-        )
+        names = {"secp256r1": "ecdsa-p256", "secp384r1": "ecdsa-p384", "secp521r1": "ecdsa-p521"}
+        return names.get(curve, f"ecdsa-{curve}")
     if isinstance(key, ed25519.Ed25519PublicKey):
         return "ed25519"
     raise KeyFormatError(f"unsupported public key type {type(key).__name__}")
@@ -95,9 +94,8 @@ def load_public_key(data: bytes, name: str, *, origin: str | None = None) -> Tru
         key_id, raw = mini
         pk = ed25519.Ed25519PublicKey.from_public_bytes(raw)
         kind = "signify" if b"signify" in data.lower() else "minisign"
-        return TrustedKey(
-            name, kind, spki_fingerprint(pk), data.strip() + b"\n", key_id=key_id[::-1].hex().upper()
-        )
+        key_number = key_id[::-1].hex().upper()  # minisign prints the little-endian u64
+        return TrustedKey(name, kind, spki_fingerprint(pk), data.strip() + b"\n", key_id=key_number)
     openpgp = _load_openpgp(data)
     if openpgp is not None:
         fingerprint, key_id = openpgp
