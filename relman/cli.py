@@ -90,6 +90,63 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("-q", "--quiet", action="store_true", help="print only what did not verify")
     ver.add_argument("--json", action="store_true", help="print a JSON report")
     ver.set_defaults(handler=_cmd_verify)
+
+    keys = sub.add_parser(
+        "keys",
+        help="signing keys in the OS keyring",
+        description=(
+            "Signing keys live in the OS keyring only (service 'relman'); the config keeps "
+            "their public halves. Ed25519 and ECDSA P-256/P-384 keys fit every OS keyring."
+        ),
+    )
+    keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    k = keys_sub.add_parser("list", help="list signing keys and the keyring in use")
+    k.add_argument("--json", action="store_true")
+    k.set_defaults(handler=_cmd_keys_list)
+    k = keys_sub.add_parser("generate", help="generate a key in the OS keyring")
+    k.add_argument("name")
+    k.add_argument(
+        "--type", dest="kind", default="ed25519", choices=["ed25519", "ecdsa-p256", "ecdsa-p384"]
+    )
+    k.set_defaults(handler=_cmd_keys_generate)
+    k = keys_sub.add_parser("import", help="import a PEM or DER private key into the OS keyring")
+    k.add_argument("name")
+    k.add_argument("file")
+    k.add_argument(
+        "--passphrase-stdin", action="store_true", help="read the key's passphrase from stdin"
+    )
+    k.set_defaults(handler=_cmd_keys_import)
+    k = keys_sub.add_parser("export", help="print a key's public half")
+    k.add_argument("name")
+    k.add_argument("--format", dest="fmt", default="pem", choices=["pem", "minisign"])
+    k.set_defaults(handler=_cmd_keys_export)
+    k = keys_sub.add_parser("delete", help="delete a key from the OS keyring")
+    k.add_argument("name")
+    k.set_defaults(handler=_cmd_keys_delete)
+
+    trust = sub.add_parser("trust", help="the trust store of public keys")
+    trust_sub = trust.add_subparsers(dest="trust_command", metavar="ACTION", required=True)
+    t = trust_sub.add_parser("list", help="list trusted keys with their fingerprints")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(handler=_cmd_trust_list)
+    t = trust_sub.add_parser(
+        "add", help="trust a public key (PEM, certificate, minisign, signify, OpenPGP)"
+    )
+    t.add_argument("name")
+    t.add_argument("file")
+    t.set_defaults(handler=_cmd_trust_add)
+    t = trust_sub.add_parser("remove", help="stop trusting a key")
+    t.add_argument("name")
+    t.set_defaults(handler=_cmd_trust_remove)
+
+    sig = sub.add_parser("sign", help="sign a file with a key from the OS keyring")
+    sig.add_argument("file")
+    sig.add_argument("--key", required=True, help="signing key name (relman keys list)")
+    sig.add_argument(
+        "--format", dest="fmt", default="cosign", choices=["cosign", "minisign", "dsse"]
+    )
+    sig.add_argument("--output", "-o", help="where to write the signature (default: a sidecar)")
+    sig.set_defaults(handler=_cmd_sign)
     return parser
 
 
@@ -204,6 +261,147 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     else:
         _print_verify_text(report, quiet=args.quiet)
     return report.exit_code
+
+
+# -- keys, trust, sign ---------------------------------------------------------------------
+
+
+def _cmd_keys_list(args: argparse.Namespace) -> int:
+    from relman import keystore, secrets
+
+    state = secrets.status()
+    records = keystore.list_keys()
+    if args.json:
+        _print_json(
+            {
+                "ok": True,
+                "keyring": {"backend": state.backend, "state": state.state},
+                "keys": [
+                    {
+                        "name": r.name,
+                        "type": r.kind,
+                        "fingerprint": r.fingerprint,
+                        "created": r.created,
+                    }
+                    for r in records
+                ],
+            }
+        )
+        return 0
+    print(state)
+    if not records:
+        print("no signing keys (relman keys generate NAME)")
+    for r in records:
+        print(f"{r.name}  {r.kind}  {r.fingerprint}  created {r.created}")
+    return 0
+
+
+def _cmd_keys_generate(args: argparse.Namespace) -> int:
+    from relman import keystore
+
+    record = keystore.generate(args.name, args.kind)
+    print(f"generated {record.name} ({record.kind}, {record.fingerprint}) in the OS keyring")
+    return 0
+
+
+def _cmd_keys_import(args: argparse.Namespace) -> int:
+    from relman import keystore
+    from relman.errors import InputError
+
+    try:
+        with open(args.file, "rb") as handle:
+            data = handle.read(1 << 20)
+    except OSError as exc:
+        raise InputError(f"{args.file}: {exc.strerror or exc}") from None
+    password = None
+    if args.passphrase_stdin:
+        password = sys.stdin.buffer.readline().rstrip(b"\r\n")
+    record = keystore.import_key(args.name, data, origin=args.file, password=password)
+    print(f"imported {record.name} ({record.kind}, {record.fingerprint}) into the OS keyring")
+    return 0
+
+
+def _cmd_keys_export(args: argparse.Namespace) -> int:
+    from relman import keystore
+
+    record = keystore.get_key(args.name)
+    if args.fmt == "minisign":
+        from relman.sign import minisign_public_key
+
+        sys.stdout.write(minisign_public_key(record))
+    else:
+        sys.stdout.write(record.public_pem)
+    return 0
+
+
+def _cmd_keys_delete(args: argparse.Namespace) -> int:
+    from relman import keystore
+
+    had_secret = keystore.delete(args.name)
+    suffix = "" if had_secret else " (its private half was already gone from the keyring)"
+    print(f"deleted {args.name}{suffix}")
+    return 0
+
+
+def _cmd_trust_list(args: argparse.Namespace) -> int:
+    from relman.verify import truststore
+
+    keys = truststore.trusted_keys()
+    if args.json:
+        _print_json(
+            {
+                "ok": True,
+                "keys": [
+                    {
+                        "name": k.name,
+                        "type": k.kind,
+                        "fingerprint": k.fingerprint,
+                        "key_id": k.key_id,
+                    }
+                    for k in keys
+                ],
+            }
+        )
+        return 0
+    if not keys:
+        print("no trusted keys (relman trust add NAME FILE)")
+    for k in keys:
+        print(f"{k.name}  {k.kind}  {k.fingerprint}")
+    return 0
+
+
+def _cmd_trust_add(args: argparse.Namespace) -> int:
+    from relman.errors import InputError
+    from relman.verify import truststore
+
+    try:
+        with open(args.file, "rb") as handle:
+            data = handle.read(4 << 20)
+    except OSError as exc:
+        raise InputError(f"{args.file}: {exc.strerror or exc}") from None
+    key = truststore.add(args.name, data, origin=args.file)
+    print(f"trusted {key.name} ({key.kind}, {key.fingerprint})")
+    return 0
+
+
+def _cmd_trust_remove(args: argparse.Namespace) -> int:
+    from relman.verify import truststore
+
+    truststore.remove(args.name)
+    print(f"removed {args.name} from the trust store")
+    return 0
+
+
+def _cmd_sign(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from relman.sign import sign_file
+
+    written = sign_file(
+        Path(args.file), args.key, args.fmt, output=Path(args.output) if args.output else None
+    )
+    print(f"wrote {written}")
+    return 0
 
 
 def _listed_files(lists: Sequence[Any], index: Any) -> list[Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Callable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -41,9 +42,13 @@ def key_kind(key: PublicKeyTypes) -> str:
 
 
 def load_crypto_key(data: bytes) -> PublicKeyTypes | None:
-    """A ``cryptography`` public key from PEM/DER SPKI, PKCS#1 or a certificate, else None."""
+    """A ``cryptography`` public key from PEM/DER SPKI, PKCS#1 or a certificate, else None.
+
+    Key types relman cannot verify with (DSA, DH, X25519 ...) are returned as well; callers
+    reject them by :func:`key_kind`.
+    """
     text = data.strip()
-    loaders = []
+    loaders: list[Callable[[], object]] = []
     if b"-----BEGIN CERTIFICATE-----" in text:
         loaders.append(lambda: x509.load_pem_x509_certificate(text).public_key())
     elif b"-----BEGIN" in text:
@@ -53,9 +58,10 @@ def load_crypto_key(data: bytes) -> PublicKeyTypes | None:
         loaders.append(lambda: x509.load_der_x509_certificate(data).public_key())
     for loader in loaders:
         try:
-            return loader()  # type: ignore[return-value]
+            key = loader()
         except (ValueError, TypeError):
             continue
+        return key  # type: ignore[return-value]
     return None
 
 
@@ -91,15 +97,15 @@ def load_public_key(data: bytes, name: str, *, origin: str | None = None) -> Tru
         return TrustedKey(name, key_kind(key), spki_fingerprint(key), data.strip() + b"\n")
     mini = parse_minisign_public(data)
     if mini is not None:
-        key_id, raw = mini
+        number, raw = mini
         pk = ed25519.Ed25519PublicKey.from_public_bytes(raw)
         kind = "signify" if b"signify" in data.lower() else "minisign"
-        key_number = key_id[::-1].hex().upper()  # minisign prints the little-endian u64
+        key_number = number[::-1].hex().upper()  # minisign prints the little-endian u64
         return TrustedKey(name, kind, spki_fingerprint(pk), data.strip() + b"\n", key_id=key_number)
     openpgp = _load_openpgp(data)
     if openpgp is not None:
-        fingerprint, key_id = openpgp
-        return TrustedKey(name, "openpgp", fingerprint, data.strip() + b"\n", key_id=key_id)
+        fingerprint, pgp_key_id = openpgp
+        return TrustedKey(name, "openpgp", fingerprint, data.strip() + b"\n", key_id=pgp_key_id)
     raise KeyFormatError(
         f"{where}: holds no public key relman can read (PEM, certificate, minisign, signify "
         "or OpenPGP expected)"
