@@ -82,6 +82,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="a checksum list (SHA256SUMS, sha256sum/--tag, openssl dgst output); repeatable",
     )
     ver.add_argument(
+        "--signature",
+        metavar="SIG",
+        action="append",
+        default=[],
+        help="a signature of FILE (OpenSSL, cosign, minisign, signify, OpenPGP, Sigstore bundle)",
+    )
+    ver.add_argument(
+        "--key",
+        metavar="PEM/NAME",
+        action="append",
+        default=[],
+        help="a public key file, or the name of a trusted key; repeatable (the trust store's "
+        "keys are always candidates)",
+    )
+    ver.add_argument(
+        "--provenance", metavar="FILE", action="append", default=[], help="in-toto/SLSA provenance"
+    )
+    ver.add_argument(
+        "--require-signature",
+        action="store_true",
+        help="a file is verified only with a valid signature by a trusted key",
+    )
+    ver.add_argument("--identity", help="expected Sigstore signer identity (certificate SAN)")
+    ver.add_argument("--issuer", help="expected Sigstore OIDC issuer")
+    ver.add_argument(
+        "--trusted-root",
+        metavar="FILE",
+        help="a Sigstore trusted_root.json (default: the pinned public-good root)",
+    )
+    ver.add_argument(
         "--no-discover",
         action="store_true",
         help="do not look for sidecars and SHA256SUMS beside the files",
@@ -244,16 +274,29 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         sha256 = checksums.parse_hex_digest(args.sha256)
         if len(args.files) != 1:
             raise UsageError("verify: --sha256 applies to exactly one FILE")
+    for option, values in (("--signature", args.signature), ("--provenance", args.provenance)):
+        if values and len(args.files) != 1:
+            raise UsageError(f"verify: {option} applies to exactly one FILE")
+        for value in values:
+            _require_file(Path(value))
+    context = _verify_context(args)
     lists = [Path(p) for p in args.checksums]
     for list_path in lists:
         if list_path.is_dir():
             raise UsageError(f"{list_path}: is a folder, not a checksum list")
-    index = files.ChecksumIndex()
+    index = files.ChecksumIndex(context)
     targets = [Path(p) for p in args.files]
     if not targets:
         targets = _listed_files(lists, index)
     jobs = files.plan(
-        targets, sha256=sha256, checksum_lists=lists, discover=not args.no_discover, index=index
+        targets,
+        sha256=sha256,
+        checksum_lists=lists,
+        signatures=[Path(p) for p in args.signature],
+        provenance=[Path(p) for p in args.provenance],
+        discover=not args.no_discover,
+        require_signature=args.require_signature,
+        index=index,
     )
     report = files.verify_all(jobs, workers=args.jobs)
     if args.json:
@@ -402,6 +445,34 @@ def _cmd_sign(args: argparse.Namespace) -> int:
     )
     print(f"wrote {written}")
     return 0
+
+
+def _require_file(path: Any) -> None:
+    from relman.errors import InputError
+
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a file")
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+
+
+def _verify_context(args: argparse.Namespace) -> Any:
+    from pathlib import Path
+
+    from relman.verify import truststore
+    from relman.verify.signatures.base import Context
+
+    keys = {k.fingerprint: k for k in truststore.trusted_keys()}
+    for value in args.key:
+        key = truststore.find(value)
+        keys.setdefault(key.fingerprint, key)
+    root = None
+    if args.trusted_root:
+        root = Path(args.trusted_root)
+        _require_file(root)
+    return Context(
+        keys=tuple(keys.values()), identity=args.identity, issuer=args.issuer, trusted_root=root
+    )
 
 
 def _listed_files(lists: Sequence[Any], index: Any) -> list[Any]:

@@ -18,9 +18,10 @@ from pathlib import Path
 from relman.model import CancelToken
 from relman.verify.files import is_checksum_file
 from relman.verify.hashing import describe_os_error, display_path
+from relman.verify.signatures.dispatch import LIST_SIGNATURE_SUFFIXES, SIDECAR_SUFFIXES
 
 #: Signature and provenance sidecars: evidence found beside an artifact, never queued.
-EVIDENCE_SUFFIXES = (".sig", ".asc", ".minisig", ".sigstore.json", ".bundle", ".intoto.jsonl")
+EVIDENCE_SUFFIXES = tuple(dict.fromkeys((*SIDECAR_SUFFIXES, *LIST_SIGNATURE_SUFFIXES)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,28 +1,24 @@
-"""Offline verification of files against every digest that can be found for them.
+"""Offline verification of files against every digest and signature found for them.
 
 :func:`plan` gathers, for each file, what to compare it with: ``--sha256``, the lists given
-with ``--checksums``, its sidecars (``FILE.sha256`` ...) and the ``SHA256SUMS``-style lists in
-its folder. :func:`verify_all` hashes every file once, in parallel, with all the algorithms it
-needs, and compares. A file with nothing to compare against is *not verified*: verification
-fails closed.
+with ``--checksums``, its sidecars (``FILE.sha256`` ...), the ``SHA256SUMS``-style lists in its
+folder (with their signatures), and its signatures and provenance (``--signature``,
+``--provenance``, ``FILE.sig .asc .minisig .sigstore.json .bundle .intoto.jsonl``), parsed up
+front. :func:`verify_all` hashes every file once, in parallel, with every algorithm its checks
+and signatures need, then compares and finishes each signature. A file with nothing to compare
+against is *not verified*: verification fails closed.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
 from relman.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ChecksumListError, RelmanError
 from relman.model import CancelToken, ProgressCallback
-from relman.verify.checksums import (
-    LIST_NAMES,
-    SIDECAR_SUFFIXES,
-    ChecksumEntry,
-    read_list_file,
-)
+from relman.verify.checksums import LIST_NAMES, SIDECAR_SUFFIXES, ChecksumEntry
 from relman.verify.hashing import (
     DEFAULT_ALGORITHM,
     FileDigests,
@@ -31,6 +27,11 @@ from relman.verify.hashing import (
     hash_file,
     hash_many,
 )
+from relman.verify.index import ChecksumIndex, absolute
+from relman.verify.signatures.base import WHOLE_FILE, Artifact, Context, SignatureResult
+from relman.verify.signatures.dispatch import Prepared
+from relman.verify.signatures.dispatch import prepare as prepare_signature
+from relman.verify.signatures.dispatch import sidecars as signature_sidecars
 
 CHECKSUM = "checksum"
 
@@ -48,14 +49,44 @@ class Expected:
 
 @dataclass(frozen=True, slots=True)
 class Check:
+    """One check of a file: ``kind`` is ``checksum``, ``signature`` or ``provenance``."""
+
     kind: str
     ok: bool
     source: str
     detail: str
     algorithm: str | None = None
+    format: str | None = None
+    signer: str | None = None
+    fingerprint: str | None = None
+    facts: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def from_signature(cls, result: SignatureResult) -> Check:
+        return cls(
+            kind=result.kind,
+            ok=result.ok,
+            source=result.source,
+            detail=result.detail,
+            format=result.format,
+            signer=result.signer,
+            fingerprint=result.fingerprint,
+            facts=MappingProxyType(dict(result.facts)),
+        )
 
     def to_json(self) -> dict[str, object]:
-        return {"kind": self.kind, "ok": self.ok, "source": self.source, "detail": self.detail}
+        out: dict[str, object] = {
+            "kind": self.kind,
+            "ok": self.ok,
+            "source": self.source,
+            "detail": self.detail,
+        }
+        if self.kind != CHECKSUM:
+            out["format"] = self.format
+            out["signer"] = self.signer
+            out["fingerprint"] = self.fingerprint
+            out["facts"] = dict(self.facts)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +96,17 @@ class FileJob:
     path: Path
     expected: tuple[Expected, ...] = ()
     error: str | None = None
+    signatures: tuple[Prepared, ...] = ()
+    #: Signature results of the checksum lists that name this file.
+    list_signatures: tuple[SignatureResult, ...] = ()
+    require_signature: bool = False
 
     @property
     def algorithms(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys((DEFAULT_ALGORITHM, *(e.algorithm for e in self.expected))))
+        needed = [e.algorithm for e in self.expected]
+        for prepared in self.signatures:
+            needed.extend(sorted(a for a in prepared.needs if a != WHOLE_FILE))
+        return tuple(dict.fromkeys((DEFAULT_ALGORITHM, *needed)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,47 +185,6 @@ class Report:
         return {"ok": self.ok, "files": [f.to_json() for f in self.files]}
 
 
-class ChecksumIndex:
-    """Parsed checksum lists, each read once however many files it covers."""
-
-    def __init__(self) -> None:
-        self._lists: dict[Path, list[ChecksumEntry] | ChecksumListError | RelmanError] = {}
-        self._by_target: dict[Path, dict[str, list[tuple[Path, ChecksumEntry]]]] = {}
-
-    def load(self, path: Path) -> list[ChecksumEntry]:
-        """Parse ``path`` once; a parse error is cached and raised again on every call."""
-        key = _absolute(path)
-        cached = self._lists.get(key)
-        if cached is None:
-            try:
-                cached = read_list_file(path)
-            except RelmanError as exc:
-                cached = exc
-            self._lists[key] = cached
-        if isinstance(cached, RelmanError):
-            raise cached
-        return cached
-
-    def targets(self, path: Path) -> dict[str, list[tuple[Path, ChecksumEntry]]]:
-        """``{absolute target path: [(list, entry)]}`` for a list, names resolved to its folder."""
-        key = _absolute(path)
-        found = self._by_target.get(key)
-        if found is None:
-            found = {}
-            folder = key.parent
-            for entry in self.load(path):
-                if entry.name is None:
-                    continue
-                target = os.path.normpath(folder / entry.name)
-                found.setdefault(target, []).append((key, entry))
-            self._by_target[key] = found
-        return found
-
-
-def _absolute(path: Path) -> Path:
-    return Path(os.path.normpath(Path(path).absolute()))
-
-
 def _entry_source(list_path: Path, entry: ChecksumEntry, relative_to: Path) -> str:
     try:
         shown = list_path.relative_to(relative_to)
@@ -201,7 +198,7 @@ def load_explicit_lists(paths: Iterable[Path], index: ChecksumIndex) -> list[Pat
     loaded = []
     for path in paths:
         index.load(path)
-        loaded.append(_absolute(path))
+        loaded.append(absolute(path))
     return loaded
 
 
@@ -210,22 +207,34 @@ def plan(
     *,
     sha256: str | None = None,
     checksum_lists: Sequence[Path] = (),
+    signatures: Sequence[Path] = (),
+    provenance: Sequence[Path] = (),
     discover: bool = True,
+    require_signature: bool = False,
+    context: Context | None = None,
     index: ChecksumIndex | None = None,
 ) -> list[FileJob]:
     """Work out what each file must match.
 
     Raises :class:`ChecksumListError` for a malformed ``--checksums`` list. A malformed list or
-    sidecar found beside a file makes that file's job an error instead.
+    sidecar found beside a file makes that file's job an error instead. ``signatures`` and
+    ``provenance`` apply to every file (the CLI allows them with one file only). ``context``
+    defaults to the keys of the trust store.
     """
-    index = index or ChecksumIndex()
+    if index is None:
+        index = ChecksumIndex(context if context is not None else default_context())
+    context = index.context
     explicit = load_explicit_lists(checksum_lists, index)
+    given = tuple(
+        prepare_signature(p, context, source=display_path(p)) for p in (*signatures, *provenance)
+    )
     jobs = []
     for file in files:
         expected: list[Expected] = []
         if sha256 is not None:
             expected.append(Expected("sha256", sha256, "--sha256"))
-        target = _absolute(file)
+        target = absolute(file)
+        lists: list[Path] = []
         try:
             for list_path in explicit:
                 for src, entry in index.targets(list_path).get(str(target), []):
@@ -234,18 +243,43 @@ def plan(
                             entry.algorithm, entry.hexdigest, _entry_source(src, entry, Path.cwd())
                         )
                     )
+                    lists.append(src)
             if discover:
-                expected.extend(_discover(target, index, skip=set(explicit)))
+                found, found_lists = _discover(target, index, skip=set(explicit))
+                expected.extend(found)
+                lists.extend(found_lists)
         except RelmanError as exc:
             jobs.append(FileJob(path=Path(file), error=str(exc)))
             continue
-        jobs.append(FileJob(path=Path(file), expected=tuple(dict.fromkeys(expected))))
+        prepared = list(given)
+        if discover:
+            prepared.extend(prepare_signature(s, context) for s in signature_sidecars(target))
+        list_results = tuple(r for lst in dict.fromkeys(lists) for r in index.signatures(lst))
+        jobs.append(
+            FileJob(
+                path=Path(file),
+                expected=tuple(dict.fromkeys(expected)),
+                signatures=tuple(prepared),
+                list_signatures=list_results,
+                require_signature=require_signature,
+            )
+        )
     return jobs
 
 
-def _discover(target: Path, index: ChecksumIndex, skip: set[Path]) -> list[Expected]:
+def default_context() -> Context:
+    """The keys of the trust store (an unreadable store is an input error)."""
+    from relman.verify import truststore
+
+    return Context(keys=tuple(truststore.trusted_keys()))
+
+
+def _discover(
+    target: Path, index: ChecksumIndex, skip: set[Path]
+) -> tuple[list[Expected], list[Path]]:
     """Sidecars ``FILE.sha256`` ... and ``SHA256SUMS``-style lists beside ``target``."""
     found: list[Expected] = []
+    lists: list[Path] = []
     folder = target.parent
     for suffix in SIDECAR_SUFFIXES:
         sidecar = target.with_name(target.name + suffix)
@@ -266,7 +300,8 @@ def _discover(target: Path, index: ChecksumIndex, skip: set[Path]) -> list[Expec
             found.append(
                 Expected(entry.algorithm, entry.hexdigest, _entry_source(src, entry, folder))
             )
-    return found
+            lists.append(src)
+    return found, lists
 
 
 def compare(job: FileJob, digests: FileDigests) -> FileResult:
@@ -288,11 +323,29 @@ def compare(job: FileJob, digests: FileDigests) -> FileResult:
             if digests.size == 0:
                 detail += " (the file is empty)"
             checks.append(Check(CHECKSUM, False, exp.source, detail, exp.algorithm))
+    checks.extend(Check.from_signature(r) for r in job.list_signatures)
+    if job.signatures:
+        artifact = Artifact(
+            path=job.path,
+            size=digests.size,
+            digests={a: bytes.fromhex(h) for a, h in digests.digests.items()},
+        )
+        checks.extend(Check.from_signature(p.finish(artifact)) for p in job.signatures)
+    if job.require_signature and not any(c.ok and c.kind != CHECKSUM for c in checks):
+        checks.append(
+            Check(
+                "signature",
+                False,
+                "--require-signature",
+                "no valid signature by a trusted key (--require-signature asks for one)",
+            )
+        )
     reason = None
     if not checks:
         reason = (
             f"{display_path(job.path)}: not verified: no digest to compare against "
-            "(no --sha256, no --checksums entry, no sidecar and no SHA256SUMS names it)"
+            "(no --sha256, no --checksums entry, no sidecar, no SHA256SUMS names it, "
+            "and no signature)"
         )
     return FileResult(
         path=job.path,

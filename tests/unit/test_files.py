@@ -153,11 +153,13 @@ def test_a_list_is_parsed_once_for_many_files(
     for n in names:
         (tmp_path / n).write_bytes(n.encode())
     (tmp_path / "SHA256SUMS").write_bytes(sha256sum(tmp_path, *names))
-    from relman.verify import files as files_module
+    from relman.verify import index as index_module
 
     calls = []
-    real = files_module.read_list_file
-    monkeypatch.setattr(files_module, "read_list_file", lambda p: calls.append(p) or real(p))
+    real = index_module.parse_checksum_list
+    monkeypatch.setattr(
+        index_module, "parse_checksum_list", lambda *a: calls.append(a[1]) or real(*a)
+    )
     report = run([tmp_path / n for n in names], index=ChecksumIndex())
     assert report.ok and len(report.files) == 50
     assert len(calls) == 1
