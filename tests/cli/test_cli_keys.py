@@ -38,7 +38,9 @@ def test_import_and_sign_and_trust(relman_cli, tmp_path: Path) -> None:
     pem = tmp_path / "k.pem"
     pem.write_bytes(
         key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
         )
     )
     run = relman_cli("keys", "import", "ci", pem)

@@ -49,9 +49,12 @@ def test_generate_list_export_delete(relman_home: Path) -> None:
     assert record.fingerprint.encode() in on_disk
     assert b"PRIVATE KEY" not in on_disk
     private = keystore.load_private("rm-anna")
-    assert private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode() == record.public_pem
+    assert (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+        == record.public_pem
+    )
     with pytest.raises(UsageError, match="exists already"):
         keystore.generate("rm-anna")
     assert keystore.delete("rm-anna") is True
@@ -123,13 +126,16 @@ def test_cosign_signature_verifies_with_openssl(tmp_path: Path, artifact: Path) 
     pub.write_text(record.public_pem)
     ok = subprocess.run(
         ["openssl", "dgst", "-sha256", "-verify", pub, "-signature", raw, artifact],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert ok.returncode == 0 and "Verified OK" in ok.stdout
     artifact.write_bytes(artifact.read_bytes() + b"x")
     bad = subprocess.run(
         ["openssl", "dgst", "-sha256", "-verify", pub, "-signature", raw, artifact],
-        capture_output=True, check=False,
+        capture_output=True,
+        check=False,
     )
     assert bad.returncode != 0
 
@@ -162,14 +168,18 @@ def test_minisign_signature_verifies_with_minisign(tmp_path: Path, artifact: Pat
     sig = sign_file(artifact, "rel-ed", "minisign")
     proc = subprocess.run(
         ["minisign", "-V", "-H", "-p", pub, "-m", artifact, "-x", sig],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert f"file:{artifact.name}" in proc.stdout
     lines = sig.read_bytes().splitlines()
     lines[2] = lines[2].replace(b"hashed", b"HASHED")
     sig.write_bytes(b"\n".join(lines) + b"\n")
-    proc = subprocess.run(["minisign", "-V", "-p", pub, "-m", artifact, "-x", sig], capture_output=True, check=False)
+    proc = subprocess.run(
+        ["minisign", "-V", "-p", pub, "-m", artifact, "-x", sig], capture_output=True, check=False
+    )
     assert proc.returncode != 0  # the trusted comment is signed too
     p256 = keystore.generate("not-ed", "ecdsa-p256")
     with pytest.raises(UsageError, match="minisign signatures need an Ed25519 key"):
