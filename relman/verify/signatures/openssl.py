@@ -121,7 +121,8 @@ def same(a: bytes, b: bytes) -> bool:
 # -- signature shapes ----------------------------------------------------------------------------
 
 
-def _der_ecdsa(sig: bytes) -> bool:
+def der_ecdsa(sig: bytes) -> bool:
+    """True when ``sig`` is exactly one canonical DER ECDSA ``SEQUENCE{r, s}``."""
     try:
         r, s = utils.decode_dss_signature(sig)
     except ValueError:
@@ -132,7 +133,7 @@ def _der_ecdsa(sig: bytes) -> bool:
 
 def _ecdsa_forms(sig: bytes, coord: int) -> list[bytes]:
     """DER encodings to try for ``sig``: itself when DER, and the raw ``r‖s`` reading."""
-    forms = [sig] if _der_ecdsa(sig) else []
+    forms = [sig] if der_ecdsa(sig) else []
     if len(sig) == 2 * coord:
         r = int.from_bytes(sig[:coord], "big")
         s = int.from_bytes(sig[coord:], "big")
@@ -144,7 +145,7 @@ def _ecdsa_forms(sig: bytes, coord: int) -> list[bytes]:
 def _plausible(sig: bytes) -> bool:
     return (
         len(sig) in (64, 96)
-        or _der_ecdsa(sig)
+        or der_ecdsa(sig)
         or (_MIN_RSA <= len(sig) <= _MAX_RSA and len(sig) % 32 == 0)
     )
 
