@@ -63,7 +63,9 @@ def app_icon(palette: QPalette | None = None) -> QIcon:
     """The app icon; dark ink unless a palette says otherwise."""
     if palette is None:
         return svg_icon("app", QColor("#1f2a37"), QColor("#ffffff"))
-    return svg_icon("app", palette.color(QPalette.ColorRole.WindowText), palette.color(QPalette.ColorRole.Base))
+    return svg_icon(
+        "app", palette.color(QPalette.ColorRole.WindowText), palette.color(QPalette.ColorRole.Base)
+    )
 
 
 class IconSet:

@@ -22,6 +22,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from relman.errors import Cancelled
+from relman.gui.qtcompat import emit
 from relman.model import CancelToken, ProgressCallback
 
 logger = logging.getLogger(__name__)
@@ -51,23 +52,23 @@ class Activity(QObject):
         self.done, self.total = done, total
         if title is not None:
             self.title = title
-        self.changed.emit()
+        emit(self.changed)
 
     def cancel(self) -> None:
         if not self.token.cancelled:
             self.token.cancel()
-            self.cancel_requested.emit()
+            emit(self.cancel_requested)
 
     def end(self) -> None:
         if self.active:
             self.active = False
-            self.ended.emit()
+            emit(self.ended)
 
 
 class _Bridge(QObject):
     """Lives in the GUI thread; the worker emits these and Qt queues them across."""
 
-    progressed = Signal(int, int)
+    progressed = Signal(object, object)  # byte counts pass 2 GiB: not a C int
     returned = Signal(object)
     raised = Signal(object)
 
@@ -75,7 +76,7 @@ class _Bridge(QObject):
 class Task(Activity):
     """One submitted callable. Its signals are always emitted in the GUI thread."""
 
-    progressed = Signal(int, int)
+    progressed = Signal(object, object)  # byte counts pass 2 GiB: not a C int
     succeeded = Signal(object)
     failed = Signal(object)
     finished = Signal()
@@ -105,7 +106,7 @@ class Task(Activity):
             now = time.monotonic()
             if now - last[0] >= PROGRESS_INTERVAL:
                 last[0] = now
-                bridge.progressed.emit(done, total)
+                emit(bridge.progressed, done, total)
 
         try:
             self.token.raise_if_cancelled()
@@ -113,27 +114,27 @@ class Task(Activity):
         except BaseException as exc:  # delivered to the GUI thread, never lost
             if not isinstance(exc, Cancelled):
                 logger.debug("task %r failed", self.title, exc_info=exc)
-            bridge.raised.emit(exc)
+            emit(bridge.raised, exc)
         else:
-            bridge.returned.emit(value)
+            emit(bridge.returned, value)
 
     def _on_progress(self, done: int, total: int) -> None:
         if self.active:
             self.set_progress(done, total)
-            self.progressed.emit(done, total)
+            emit(self.progressed, done, total)
 
     def _on_return(self, value: object) -> None:
         self.result = value
-        self.succeeded.emit(value)
+        emit(self.succeeded, value)
         self._finish()
 
     def _on_raise(self, exc: object) -> None:
         self.error = exc if isinstance(exc, BaseException) else RuntimeError(str(exc))
-        self.failed.emit(self.error)
+        emit(self.failed, self.error)
         self._finish()
 
     def _finish(self) -> None:
-        self.finished.emit()
+        emit(self.finished)
         self.end()
 
 
@@ -203,7 +204,7 @@ class TaskRunner(QObject):
             return
         self._activities.append(activity)
         activity.ended.connect(self._untrack)
-        self.activity_started.emit(activity)
+        emit(self.activity_started, activity)
 
     def _untrack(self) -> None:
         activity = self.sender()
@@ -227,8 +228,9 @@ class TaskRunner(QObject):
         self.cancel_all()
         self.serial_pool.clear()
         self.parallel_pool.clear()
-        done = self.serial_pool.waitForDone(timeout_ms) and self.parallel_pool.waitForDone(timeout_ms)
+        done = self.serial_pool.waitForDone(timeout_ms) and self.parallel_pool.waitForDone(
+            timeout_ms
+        )
         if not done:
             logger.warning("workers still running after %d ms", timeout_ms)
         return done
-

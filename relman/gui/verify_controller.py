@@ -29,6 +29,7 @@ from relman.model import CancelToken, ProgressCallback
 from relman.verify.discover import Found, expand
 from relman.verify.files import ChecksumIndex, FileJob, plan, verify_job
 
+from .qtcompat import emit
 from .tasks import Activity, Task, TaskRunner
 from .verify_model import VerifyRow, VerifyTableModel
 
@@ -71,7 +72,7 @@ def _discover_and_plan(
         nonlocal pending, sent, last
         if pending:
             batch = _plan_batch(pending, index, lock)
-            stream.batch.emit(batch)
+            emit(stream.batch, batch)
             sent += len(batch)
         pending = []
         last = time.monotonic()
@@ -85,7 +86,9 @@ def _discover_and_plan(
     return sent
 
 
-def _plan_batch(found: Iterable[Found], index: ChecksumIndex, lock: threading.Lock) -> list[PlannedFile]:
+def _plan_batch(
+    found: Iterable[Found], index: ChecksumIndex, lock: threading.Lock
+) -> list[PlannedFile]:
     items = list(found)
     files = [f.path for f in items if f.problem is None]
     with lock:  # ChecksumIndex is shared by every drop of the session and is not thread-safe
@@ -118,7 +121,9 @@ class VerifyController(QObject):
     session_started = Signal()
     session_finished = Signal()
 
-    def __init__(self, runner: TaskRunner, model: VerifyTableModel, parent: QObject | None = None) -> None:
+    def __init__(
+        self, runner: TaskRunner, model: VerifyTableModel, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self._runner = runner
         self._model = model
@@ -183,14 +188,14 @@ class VerifyController(QObject):
             self._activity = Activity("Verifying files")
             self._activity.cancel_requested.connect(self._mark_cancelled)
             self._runner.track(self._activity)
-            self.session_started.emit()
+            emit(self.session_started)
         return self._activity
 
     def _end_session(self) -> None:
         activity, self._activity = self._activity, None
         if activity is not None:
             activity.end()
-            self.session_finished.emit()
+            emit(self.session_finished)
 
     def _on_task_finished(self) -> None:
         self._pending -= 1
@@ -207,14 +212,21 @@ class VerifyController(QObject):
         if activity is None or activity.token.cancelled:
             return
         rows = [
-            VerifyRow(item.path, item.size, "error" if item.problem else "queued", reason=item.problem or "")
+            VerifyRow(
+                item.path,
+                item.size,
+                "error" if item.problem else "queued",
+                reason=item.problem or "",
+            )
             for item in batch
         ]
         first = self._model.append_rows(rows)
         for offset, item in enumerate(batch):
             if item.job is None:
                 continue
-            task = self._runner.submit(_verify_task(item.job), title=str(item.path), token=activity.token)
+            task = self._runner.submit(
+                _verify_task(item.job), title=str(item.path), token=activity.token
+            )
             self._pending += 1
             self._tasks[task] = first + offset
             task.progressed.connect(self._on_progress)
@@ -242,7 +254,9 @@ class VerifyController(QObject):
         if isinstance(exc, Cancelled):
             self._model.set_status(row, "cancelled", "cancelled before it was verified")
         else:  # a bug, not a verdict on the file: say so and keep the traceback in the log
-            logger.error("verifying %s failed unexpectedly", self._model.row(row).display, exc_info=exc)  # type: ignore[arg-type]
+            logger.error(
+                "verifying %s failed unexpectedly", self._model.row(row).display, exc_info=exc
+            )  # type: ignore[arg-type]
             self._model.set_status(row, "error", f"internal error: {exc}")
 
     def _update_activity(self) -> None:

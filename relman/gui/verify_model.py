@@ -29,6 +29,7 @@ from relman.verify.files import FileResult
 from relman.verify.hashing import display_path
 
 from .icons import IconSet
+from .qtcompat import emit
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +54,12 @@ STATUS_WORDS = {
 }
 FINAL = frozenset({"verified", "failed", "not-verified", "error", "cancelled"})
 #: Sort order of the Result column: the problems first.
-STATUS_ORDER = {s: i for i, s in enumerate(
-    ("failed", "error", "not-verified", "cancelled", "hashing", "queued", "verified")
-)}
+STATUS_ORDER = {
+    s: i
+    for i, s in enumerate(
+        ("failed", "error", "not-verified", "cancelled", "hashing", "queued", "verified")
+    )
+}
 
 
 @dataclass(slots=True, eq=False)
@@ -126,13 +130,17 @@ class VerifyTableModel(QAbstractTableModel):
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(HEADERS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            if 0 <= section < len(HEADERS):
-                return HEADERS[section]
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        horizontal = orientation == Qt.Orientation.Horizontal
+        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(HEADERS):
+            return HEADERS[section]
         return None
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if not index.isValid() or index.row() >= len(self._rows):
             return None
         row = self._rows[index.row()]
@@ -201,7 +209,7 @@ class VerifyTableModel(QAbstractTableModel):
             self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
             self._rows.extend(rows)
             self.endInsertRows()
-            self.totals_changed.emit()
+            emit(self.totals_changed)
         return first
 
     def row(self, index: int) -> VerifyRow:
@@ -256,7 +264,7 @@ class VerifyTableModel(QAbstractTableModel):
         self._rows.clear()
         self._dirty.clear()
         self.endResetModel()
-        self.totals_changed.emit()
+        emit(self.totals_changed)
 
     def _touch(self, index: int) -> None:
         self._dirty.add(index)
@@ -270,8 +278,8 @@ class VerifyTableModel(QAbstractTableModel):
             return
         first, last = min(self._dirty), max(self._dirty)
         self._dirty.clear()
-        self.dataChanged.emit(self.index(first, 0), self.index(last, len(HEADERS) - 1))
-        self.totals_changed.emit()
+        emit(self.dataChanged, self.index(first, 0), self.index(last, len(HEADERS) - 1))
+        emit(self.totals_changed)
 
     # -- totals ----------------------------------------------------------------------------
 

@@ -1,0 +1,151 @@
+"""The main window: navigation sidebar, the pages, the Details dock and the status bar.
+
+The window only assembles; each page owns its behaviour, the task runner owns the threads.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QSplitter,
+    QStackedWidget,
+    QWidget,
+)
+
+from relman import APP_NAME
+
+from .about import AboutDialog
+from .details import DetailsPanel
+from .icons import IconSet, app_icon
+from .pages import PLANNED_PAGES, PlaceholderPage
+from .status_bar import TaskStatus
+from .tasks import TaskRunner
+from .verify_page import VerifyPage
+
+logger = logging.getLogger(__name__)
+
+PAGE_NAMES = ("Verify", *(p.name for p in PLANNED_PAGES))
+
+
+class MainWindow(QMainWindow):
+    """relman's one window. ``runner`` is shared with whatever else the app runs."""
+
+    def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.icons = IconSet(self.palette())
+        self.setWindowTitle(APP_NAME)
+        self.setWindowIcon(app_icon(self.palette()))
+        self.setAccessibleName("relman main window")
+        self.resize(1280, 800)
+        self.about_dialog: AboutDialog | None = None
+
+        self.navigation = QListWidget()
+        self.navigation.setObjectName("navigation")
+        self.navigation.setAccessibleName("Navigation")
+        self.navigation.setIconSize(QSize(16, 16))
+        self.navigation.setMinimumWidth(150)
+        self.navigation.setMaximumWidth(220)
+        self.pages = QStackedWidget()
+        self.pages.setAccessibleName("Pages")
+
+        self.verify_page = VerifyPage(runner, self.icons)
+        self._add_page("Verify", self.verify_page)
+        for planned in PLANNED_PAGES:
+            self._add_page(planned.name, PlaceholderPage(planned))
+        self.navigation.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.navigation.setCurrentRow(0)
+
+        splitter = QSplitter()
+        splitter.setAccessibleName("Main area")
+        splitter.addWidget(self.navigation)
+        splitter.addWidget(self.pages)
+        splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([170, 1110])
+        self.setCentralWidget(splitter)
+
+        self.details = DetailsPanel(self.icons)
+        self.details_dock = QDockWidget("Details", self)
+        self.details_dock.setObjectName("detailsDock")
+        self.details_dock.setAccessibleName("Details dock")
+        self.details_dock.setWidget(self.details)
+        self.details_dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.details_dock)
+        self.resizeDocks([self.details_dock], [320], Qt.Orientation.Horizontal)
+        self.verify_page.row_selected.connect(self.details.show_row)
+
+        self.task_status = TaskStatus(runner)
+        self.statusBar().addPermanentWidget(self.task_status)
+        self.statusBar().setAccessibleName("Status bar")
+        self._build_actions()
+
+    def _add_page(self, name: str, page: QWidget) -> None:
+        item = QListWidgetItem(name)
+        item.setData(Qt.ItemDataRole.AccessibleTextRole, name)
+        self.navigation.addItem(item)
+        self.pages.addWidget(page)
+
+    def _build_actions(self) -> None:
+        self.open_action = QAction("&Open files to verify…", self)
+        self.open_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.open_action.triggered.connect(self.open_files)
+        self.quit_action = QAction("&Quit", self)
+        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.quit_action.triggered.connect(self.close)
+        self.about_action = QAction("&About relman", self)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.about_action.triggered.connect(self.show_about)
+        self.details_action = self.details_dock.toggleViewAction()
+        self.details_action.setText("&Details panel")
+
+        menu_bar = self.menuBar()
+        menu_bar.setAccessibleName("Menu bar")
+        file_menu = menu_bar.addMenu("&File")
+        file_menu.addAction(self.open_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        view_menu = menu_bar.addMenu("&View")
+        view_menu.addAction(self.details_action)
+        help_menu = menu_bar.addMenu("&Help")
+        help_menu.addAction(self.about_action)
+
+        self.cancel_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        self.cancel_shortcut.activated.connect(self.cancel_verification)
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def show_page(self, name: str) -> None:
+        self.navigation.setCurrentRow(PAGE_NAMES.index(name))
+
+    def current_page_name(self) -> str:
+        return PAGE_NAMES[self.navigation.currentRow()]
+
+    def open_files(self) -> None:
+        self.show_page("Verify")
+        self.verify_page.choose_files()
+
+    def cancel_verification(self) -> None:
+        if self.verify_page.cancel():
+            self.statusBar().showMessage("Verification cancelled", 4000)
+
+    def show_about(self) -> AboutDialog:
+        if self.about_dialog is None:
+            self.about_dialog = AboutDialog(app_icon(self.palette()), self)
+        self.about_dialog.open()
+        return self.about_dialog
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.runner.cancel_all()
+        super().closeEvent(event)
