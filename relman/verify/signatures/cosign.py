@@ -18,8 +18,9 @@ to the ``sigstore`` format). Checked, in order:
    tree size and root; the signed entry timestamp (SET), when present, is the log key's
    signature over the RFC 8785 JSON of ``body``/``integratedTime``/``logID``/``logIndex``; and
    the log body (``hashedrekord`` 0.0.1) records this file's digest, this signature and the
-   key that verified it. Any failure fails the bundle. Without a trusted root the log entries
-   are not checked, which the result says in its ``tlog`` fact.
+   key that verified it. Any failure fails the bundle, and so does a bundle without log
+   entries. Without a trusted root the log entries are not checked, which the result says in
+   its ``tlog`` fact.
 """
 
 from __future__ import annotations
@@ -499,10 +500,13 @@ class BundlePending:
                 )
             return fail(f"{MISMATCH}; tried {_tried(self.keys)}")
         facts = {"algorithm": f"ECDSA {self.digest_name}"}
-        if not self.entries:
-            facts["tlog"] = "none in bundle"
-        elif self.trusted_root is None:
-            facts["tlog"] = "not checked (no trusted root given)"
+        if self.trusted_root is None:
+            facts["tlog"] = (
+                "not checked (no trusted root given)" if self.entries else "none in bundle"
+            )
+        elif not self.entries:
+            # The operator asked for the log to be checked: a bundle without it is a downgrade.
+            return fail("transparency log: the bundle has no log entry to check")
         else:
             logs = load_trusted_root(self.trusted_root)
             signer = crypto_key(key)

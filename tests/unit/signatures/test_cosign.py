@@ -282,9 +282,13 @@ def test_bundle_without_trusted_root(path: Path) -> None:
 def test_bundle_without_tlog_entries() -> None:
     doc = bundle()
     del doc["verificationMaterial"]["tlogEntries"]
-    result = run_bundle(doc)
+    result = run_bundle(doc, trusted_root=None)
     assert result.ok
     assert result.facts["tlog"] == "none in bundle"
+    # With a trusted root, the log is required: stripping it is a downgrade.
+    result = run_bundle(doc)
+    assert not result.ok
+    assert result.detail == "transparency log: the bundle has no log entry to check"
 
 
 def test_bundle_from_another_log_is_refused() -> None:
