@@ -23,7 +23,7 @@ class TaskStatus(QWidget):
         self.label = QLabel("No tasks running")
         self.label.setAccessibleName("Task status")
         self.bar = QProgressBar()
-        self.bar.setRange(0, 1000)
+        self.bar.setRange(0, 100)
         self.bar.setMaximumWidth(180)
         self.bar.setTextVisible(False)
         self.bar.setAccessibleName("Task progress")
@@ -62,8 +62,8 @@ class TaskStatus(QWidget):
         state = " (cancelling…)" if shown.token.cancelled else ""
         self.label.setText(f"{prefix}{shown.title}{state}")
         if shown.total > 0:
-            self.bar.setRange(0, 1000)
-            self.bar.setValue(min(1000, shown.done * 1000 // shown.total))
+            self.bar.setRange(0, 100)
+            self.bar.setValue(min(100, shown.done * 100 // shown.total))
         else:
             self.bar.setRange(0, 0)  # busy indicator while the size is unknown
         self.cancel_button.setEnabled(not shown.token.cancelled)

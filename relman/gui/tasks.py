@@ -66,47 +66,76 @@ class Activity(QObject):
 
 
 class _Bridge(QObject):
-    """Lives in the GUI thread; the worker emits these and Qt queues them across."""
+    """One per runner, in the GUI thread; workers emit on it and Qt queues the calls across.
 
-    progressed = Signal(object, object)  # byte counts pass 2 GiB: not a C int
-    returned = Signal(object)
-    raised = Signal(object)
+    One shared bridge (instead of a QObject and three connections per task) keeps submitting
+    10,000 tasks cheap: a task itself is a plain Python object.
+    """
+
+    progressed = Signal(object, object, object)  # task, done, total (bytes pass 2 GiB)
+    returned = Signal(object, object)  # task, value
+    raised = Signal(object, object)  # task, exception
 
 
-class Task(Activity):
-    """One submitted callable. Its signals are always emitted in the GUI thread."""
+Callback = Callable[..., object]
 
-    progressed = Signal(object, object)  # byte counts pass 2 GiB: not a C int
-    succeeded = Signal(object)
-    failed = Signal(object)
-    finished = Signal()
+
+class Task:
+    """One submitted callable. Its callbacks always run in the GUI thread, in this order:
+    ``on_progress`` (throttled, any number of times), ``on_result`` or ``on_error``, then
+    ``on_finished``."""
 
     def __init__(self, title: str, fn: TaskFunction, token: CancelToken | None = None) -> None:
-        super().__init__(title, token)
+        self.title = title
         self.fn = fn
+        self.token = token or CancelToken()
         self.result: Any = None
         self.error: BaseException | None = None
-        self._bridge = _Bridge()
-        # Bound methods of a QObject in the GUI thread: auto connections queue them there.
-        self._bridge.progressed.connect(self._on_progress)
-        self._bridge.returned.connect(self._on_return)
-        self._bridge.raised.connect(self._on_raise)
+        self.finished = False
+        self.done = 0
+        self.total = 0
+        self.activity: Activity | None = None
+        self._callbacks: dict[str, list[Callback]] = {}
+
+    def connect(
+        self,
+        *,
+        on_progress: Callback | None = None,
+        on_result: Callback | None = None,
+        on_error: Callback | None = None,
+        on_finished: Callback | None = None,
+    ) -> Task:
+        """Add callbacks; safe right after ``submit`` (nothing is delivered before the GUI
+        thread returns to its event loop)."""
+        for name, callback in (
+            ("progress", on_progress),
+            ("result", on_result),
+            ("error", on_error),
+            ("finished", on_finished),
+        ):
+            if callback is not None:
+                self._callbacks.setdefault(name, []).append(callback)
+        return self
 
     @property
     def cancelled(self) -> bool:
         return isinstance(self.error, Cancelled)
 
-    def run_in_worker(self) -> None:
+    def cancel(self) -> None:
+        if self.activity is not None:
+            self.activity.cancel()
+        else:
+            self.token.cancel()
+
+    def run_in_worker(self, bridge: _Bridge) -> None:
         """The body of the worker thread (called by :class:`_Runnable`)."""
-        bridge = self._bridge
-        started = time.monotonic()
-        last = [started]
+        last = [time.monotonic()]
 
         def progress(done: int, total: int) -> None:
             now = time.monotonic()
             if now - last[0] >= PROGRESS_INTERVAL:
                 last[0] = now
-                emit(bridge.progressed, done, total)
+                emit(bridge.progressed, self, done, total)
 
         try:
             self.token.raise_if_cancelled()
@@ -114,38 +143,49 @@ class Task(Activity):
         except BaseException as exc:  # delivered to the GUI thread, never lost
             if not isinstance(exc, Cancelled):
                 logger.debug("task %r failed", self.title, exc_info=exc)
-            emit(bridge.raised, exc)
+            emit(bridge.raised, self, exc)
         else:
-            emit(bridge.returned, value)
+            emit(bridge.returned, self, value)
 
-    def _on_progress(self, done: int, total: int) -> None:
-        if self.active:
-            self.set_progress(done, total)
-            emit(self.progressed, done, total)
+    def _call(self, name: str, *args: object) -> None:
+        for callback in self._callbacks.get(name, ()):
+            callback(*args)
 
-    def _on_return(self, value: object) -> None:
+    def deliver_progress(self, done: int, total: int) -> None:
+        if self.finished:
+            return
+        self.done, self.total = done, total
+        if self.activity is not None:
+            self.activity.set_progress(done, total)
+        self._call("progress", done, total)
+
+    def deliver_result(self, value: object) -> None:
         self.result = value
-        emit(self.succeeded, value)
+        self._call("result", value)
         self._finish()
 
-    def _on_raise(self, exc: object) -> None:
+    def deliver_error(self, exc: object) -> None:
         self.error = exc if isinstance(exc, BaseException) else RuntimeError(str(exc))
-        emit(self.failed, self.error)
+        self._call("error", self.error)
         self._finish()
 
     def _finish(self) -> None:
-        emit(self.finished)
-        self.end()
+        self.finished = True
+        self._call("finished")
+        self._callbacks.clear()
+        if self.activity is not None:
+            self.activity.end()
 
 
 class _Runnable(QRunnable):
-    def __init__(self, task: Task) -> None:
+    def __init__(self, task: Task, bridge: _Bridge) -> None:
         super().__init__()
         self.task = task
+        self.bridge = bridge
         self.setAutoDelete(True)
 
     def run(self) -> None:
-        self.task.run_in_worker()
+        self.task.run_in_worker(self.bridge)
 
 
 class TaskRunner(QObject):
@@ -159,6 +199,11 @@ class TaskRunner(QObject):
         self.serial_pool.setMaxThreadCount(1)
         self.parallel_pool = QThreadPool(self)
         self.parallel_pool.setMaxThreadCount(max(1, parallel_threads or os.cpu_count() or 2))
+        self._bridge = _Bridge(self)
+        # Bound methods of a QObject in the GUI thread: auto connections queue them there.
+        self._bridge.progressed.connect(self._on_progress)
+        self._bridge.returned.connect(self._on_return)
+        self._bridge.raised.connect(self._on_raise)
         self._running: set[Task] = set()
         self._activities: list[Activity] = []
 
@@ -173,23 +218,29 @@ class TaskRunner(QObject):
         token: CancelToken | None = None,
         track: bool = False,
     ) -> Task:
-        """Queue ``fn(progress, cancel)``; connect to the returned task's signals at once.
+        """Queue ``fn(progress, cancel)``; add callbacks with :meth:`Task.connect`.
 
-        The task cannot report before the GUI thread returns to its event loop, so connecting
-        right after ``submit`` never misses a signal.
+        ``track`` shows the task in the status bar (as an :class:`Activity`) until it ends.
         """
         task = Task(title or getattr(fn, "__name__", "task"), fn, token)
         self._running.add(task)
-        task.finished.connect(self._forget)
         if track:
-            self.track(task)
+            task.activity = Activity(task.title, task.token)
+            self.track(task.activity)
         pool = self.serial_pool if serial else self.parallel_pool
-        pool.start(_Runnable(task))
+        pool.start(_Runnable(task, self._bridge))
         return task
 
-    def _forget(self) -> None:
-        task = self.sender()
-        self._running.discard(task)  # type: ignore[arg-type]
+    def _on_progress(self, task: Task, done: int, total: int) -> None:
+        task.deliver_progress(done, total)
+
+    def _on_return(self, task: Task, value: object) -> None:
+        self._running.discard(task)
+        task.deliver_result(value)
+
+    def _on_raise(self, task: Task, exc: object) -> None:
+        self._running.discard(task)
+        task.deliver_error(exc)
 
     @property
     def running(self) -> int:

@@ -30,7 +30,7 @@ from relman.verify.discover import Found, expand
 from relman.verify.files import ChecksumIndex, FileJob, plan, verify_job
 
 from .qtcompat import emit
-from .tasks import Activity, Task, TaskRunner
+from .tasks import Activity, TaskRunner
 from .verify_model import VerifyRow, VerifyTableModel
 
 logger = logging.getLogger(__name__)
@@ -131,7 +131,6 @@ class VerifyController(QObject):
         self._lock = threading.Lock()
         self._activity: Activity | None = None
         self._pending = 0
-        self._tasks: dict[Task, int] = {}
         model.totals_changed.connect(self._update_activity)
 
     @property
@@ -157,9 +156,8 @@ class VerifyController(QObject):
 
         task = self._runner.submit(discover, title="finding files", token=activity.token)
         self._pending += 1
-        task.finished.connect(self._on_task_finished)
-        task.failed.connect(self._on_discover_failed)
-        task.finished.connect(stream.deleteLater)
+        task.connect(on_error=self._on_discover_failed, on_finished=self._on_task_finished)
+        task.connect(on_finished=stream.deleteLater)
 
     def cancel(self) -> bool:
         """Cancel the running session; returns False when nothing was running."""
@@ -175,7 +173,6 @@ class VerifyController(QObject):
     def clear(self) -> None:
         self.cancel()
         self._end_session()
-        self._tasks.clear()
         self._model.clear()
         self._index = ChecksumIndex()  # a new drop re-reads lists that may have changed
 
@@ -221,42 +218,28 @@ class VerifyController(QObject):
             for item in batch
         ]
         first = self._model.append_rows(rows)
+        model = self._model
         for offset, item in enumerate(batch):
             if item.job is None:
                 continue
+            row = first + offset
             task = self._runner.submit(
-                _verify_task(item.job), title=str(item.path), token=activity.token
+                _verify_task(item.job), title=item.path.name, token=activity.token
             )
             self._pending += 1
-            self._tasks[task] = first + offset
-            task.progressed.connect(self._on_progress)
-            task.succeeded.connect(self._on_result)
-            task.failed.connect(self._on_failed)
-            task.finished.connect(self._on_task_finished)
+            task.connect(
+                on_progress=lambda done, total, row=row: model.set_progress(row, done, total),
+                on_result=lambda result, row=row: model.set_result(row, result),
+                on_error=lambda exc, row=row: self._on_failed(row, exc),
+                on_finished=self._on_task_finished,
+            )
 
-    def _row_of(self) -> int | None:
-        return self._tasks.get(self.sender())  # type: ignore[arg-type]
-
-    def _on_progress(self, done: int, total: int) -> None:
-        row = self._row_of()
-        if row is not None:
-            self._model.set_progress(row, done, total)
-
-    def _on_result(self, result: object) -> None:
-        row = self._tasks.pop(self.sender(), None)  # type: ignore[arg-type]
-        if row is not None:
-            self._model.set_result(row, result)  # type: ignore[arg-type]
-
-    def _on_failed(self, exc: object) -> None:
-        row = self._tasks.pop(self.sender(), None)  # type: ignore[arg-type]
-        if row is None:
-            return
+    def _on_failed(self, row: int, exc: object) -> None:
         if isinstance(exc, Cancelled):
             self._model.set_status(row, "cancelled", "cancelled before it was verified")
         else:  # a bug, not a verdict on the file: say so and keep the traceback in the log
-            logger.error(
-                "verifying %s failed unexpectedly", self._model.row(row).display, exc_info=exc
-            )  # type: ignore[arg-type]
+            display = self._model.row(row).display
+            logger.error("verifying %s failed unexpectedly", display, exc_info=exc)  # type: ignore[arg-type]
             self._model.set_status(row, "error", f"internal error: {exc}")
 
     def _update_activity(self) -> None:

@@ -34,6 +34,8 @@ from .qtcompat import emit
 logger = logging.getLogger(__name__)
 
 FLUSH_MS = 80
+#: Totals (summaries, progress bars) follow at most this often; a bar repaints synchronously.
+TOTALS_MS = 250
 
 COL_FILE, COL_SIZE, COL_PROGRESS, COL_SHA256, COL_RESULT, COL_REASON = range(6)
 HEADERS = ("File", "Size", "Progress", "SHA-256", "Result", "Reason")
@@ -116,11 +118,19 @@ class VerifyTableModel(QAbstractTableModel):
         self._icons = icons
         self._rows: list[VerifyRow] = []
         self._dirty: set[int] = set()
+        # Totals kept up to date on every change: summing 10,000 rows per flush is a stall.
+        self._counts: dict[str, int] = dict.fromkeys(STATUS_WORDS, 0)
+        self._bytes_done = 0
+        self._bytes_total = 0
         self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(FLUSH_MS)
         self._timer.timeout.connect(self.flush)
+        self._totals_timer = QTimer(self)
+        self._totals_timer.setSingleShot(True)
+        self._totals_timer.setInterval(TOTALS_MS)
+        self._totals_timer.timeout.connect(self._emit_totals)
 
     # -- Qt model API --------------------------------------------------------------------
 
@@ -208,8 +218,10 @@ class VerifyTableModel(QAbstractTableModel):
         if rows:
             self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
             self._rows.extend(rows)
+            for row in rows:
+                self._account(row, 1)
             self.endInsertRows()
-            emit(self.totals_changed)
+            self._notify_totals()
         return first
 
     def row(self, index: int) -> VerifyRow:
@@ -222,28 +234,34 @@ class VerifyTableModel(QAbstractTableModel):
         row = self._rows[index]
         if row.finished:
             return
+        self._account(row, -1)
         row.done = done
         if row.size is None or total > 0:
             row.size = total
         row.status = "hashing"
+        self._account(row, 1)
         self._touch(index)
 
     def set_result(self, index: int, result: FileResult) -> None:
         row = self._rows[index]
         if row.status == "cancelled":
             return
+        self._account(row, -1)
         row.result = result
         row.status = result.status
         row.reason = result.summary
         if result.size is not None:
             row.size = result.size
         row.done = row.size or 0
+        self._account(row, 1)
         self._touch(index)
 
     def set_status(self, index: int, status: str, reason: str = "") -> None:
         row = self._rows[index]
+        self._account(row, -1)
         row.status = status
         row.reason = reason
+        self._account(row, 1)
         self._touch(index)
 
     def cancel_unfinished(self) -> int:
@@ -251,8 +269,10 @@ class VerifyTableModel(QAbstractTableModel):
         count = 0
         for index, row in enumerate(self._rows):
             if not row.finished:
+                self._account(row, -1)
                 row.status = "cancelled"
                 row.reason = "cancelled before it was verified"
+                self._account(row, 1)
                 self._dirty.add(index)
                 count += 1
         if count:
@@ -263,6 +283,8 @@ class VerifyTableModel(QAbstractTableModel):
         self.beginResetModel()
         self._rows.clear()
         self._dirty.clear()
+        self._counts = dict.fromkeys(STATUS_WORDS, 0)
+        self._bytes_done = self._bytes_total = 0
         self.endResetModel()
         emit(self.totals_changed)
 
@@ -279,25 +301,31 @@ class VerifyTableModel(QAbstractTableModel):
         first, last = min(self._dirty), max(self._dirty)
         self._dirty.clear()
         emit(self.dataChanged, self.index(first, 0), self.index(last, len(HEADERS) - 1))
-        emit(self.totals_changed)
+        self._notify_totals()
 
     # -- totals ----------------------------------------------------------------------------
 
+    def _notify_totals(self) -> None:
+        if not self._totals_timer.isActive():
+            self._totals_timer.start()
+
+    def _emit_totals(self) -> None:
+        emit(self.totals_changed)
+
+    def _account(self, row: VerifyRow, sign: int) -> None:
+        """Add (``sign`` 1) or remove (-1) a row's share of the totals."""
+        self._counts[row.status] = self._counts.get(row.status, 0) + sign
+        if row.size is None or row.status == "error":
+            return
+        self._bytes_total += sign * row.size
+        self._bytes_done += sign * (row.size if row.finished else row.done)
+
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = dict.fromkeys(STATUS_WORDS, 0)
-        for row in self._rows:
-            out[row.status] = out.get(row.status, 0) + 1
-        return out
+        return dict(self._counts)
 
     def byte_progress(self) -> tuple[int, int]:
         """(bytes done, bytes to do) over every row that has a size."""
-        done = total = 0
-        for row in self._rows:
-            if row.size is None or row.status == "error":
-                continue
-            total += row.size
-            done += row.size if row.finished else row.done
-        return done, total
+        return self._bytes_done, self._bytes_total
 
 
 class VerifyProxyModel(QSortFilterProxyModel):

@@ -115,7 +115,7 @@ class VerifyPage(QWidget):
         self.summary.setAccessibleName("Verification summary")
         progress_line.addWidget(self.summary, 1)
         self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
+        self.progress.setRange(0, 100)  # a coarse range: fewer repaints while it moves
         self.progress.setTextVisible(True)
         self.progress.setAccessibleName("Overall progress")
         self.progress.setMaximumWidth(320)
@@ -238,6 +238,6 @@ class VerifyPage(QWidget):
         self.summary.style().polish(self.summary)
         done, size = self.model.byte_progress()
         finished = total - counts["queued"] - counts["hashing"]
-        value = done * 1000 // size if size else finished * 1000 // total
-        self.progress.setValue(min(1000, value))
+        value = done * 100 // size if size else finished * 100 // total
+        self.progress.setValue(min(100, value))
         self.progress.setFormat(f"{finished:,} of {total:,} files")

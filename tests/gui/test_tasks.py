@@ -26,9 +26,8 @@ def test_result_arrives_on_gui_thread(qtbot, runner: TaskRunner) -> None:
         seen["value"] = value
         seen["gui"] = QThread.currentThread() is QApplication.instance().thread()
 
-    task.succeeded.connect(on_result)
-    with qtbot.waitSignal(task.finished, timeout=5000):
-        pass
+    task.connect(on_result=on_result)
+    qtbot.waitUntil(lambda: task.finished, timeout=5000)
     assert seen == {"worker": True, "value": 42, "gui": True}
     assert runner.running == 0
 
@@ -55,7 +54,7 @@ def test_serial_tasks_run_one_at_a_time_in_order(qtbot, runner: TaskRunner) -> N
     tasks = [runner.submit(make(n), serial=True) for n in range(12)]
     delivered: list[int] = []
     for task in tasks:
-        task.succeeded.connect(delivered.append)
+        task.connect(on_result=delivered.append)
     qtbot.waitUntil(lambda: len(delivered) == 12, timeout=10_000)
     assert order == list(range(12))
     assert delivered == list(range(12))
@@ -72,10 +71,17 @@ def test_errors_are_delivered_not_raised(qtbot, runner: TaskRunner) -> None:
         raise ValueError("broken input")
 
     task = runner.submit(work)
-    with qtbot.waitSignal(task.failed, timeout=5000) as blocker:
-        pass
-    assert isinstance(blocker.args[0], ValueError)
-    assert task.error is blocker.args[0]
+    errors: list[BaseException] = []
+    order: list[str] = []
+    task.connect(
+        on_error=lambda exc: (errors.append(exc), order.append("error")),
+        on_result=lambda value: order.append("result"),
+        on_finished=lambda: order.append("finished"),
+    )
+    qtbot.waitUntil(lambda: task.finished, timeout=5000)
+    assert isinstance(errors[0], ValueError)
+    assert task.error is errors[0]
+    assert order == ["error", "finished"]
     assert not task.cancelled
 
 
@@ -89,9 +95,8 @@ def test_progress_is_throttled(qtbot, runner: TaskRunner) -> None:
 
     task = runner.submit(work)
     emissions: list[tuple[int, int]] = []
-    task.progressed.connect(lambda d, t: emissions.append((d, t)))
-    with qtbot.waitSignal(task.finished, timeout=10_000):
-        pass
+    task.connect(on_progress=lambda d, t: emissions.append((d, t)))
+    qtbot.waitUntil(lambda: task.finished, timeout=10_000)
     assert 1 <= len(emissions) < 200
     assert task.total == 200_000
 
@@ -106,14 +111,13 @@ def test_cancel_reaches_the_worker(qtbot, runner: TaskRunner) -> None:
         cancel.raise_if_cancelled()
 
     task = runner.submit(work, track=True)
-    assert task in runner.activities
+    assert task.activity in runner.activities
     assert started.wait(5)
     task.cancel()
-    with qtbot.waitSignal(task.finished, timeout=5000):
-        pass
+    qtbot.waitUntil(lambda: task.finished, timeout=5000)
     assert task.cancelled
     assert isinstance(task.error, Cancelled)
-    assert task not in runner.activities
+    assert runner.activities == []
 
 
 def test_task_cancelled_before_it_starts_never_runs(qtbot, runner: TaskRunner) -> None:
@@ -123,8 +127,7 @@ def test_task_cancelled_before_it_starts_never_runs(qtbot, runner: TaskRunner) -
     queued = runner.submit(lambda p, c: ran.append(1), serial=True)
     queued.cancel()
     gate.set()
-    with qtbot.waitSignal(queued.finished, timeout=5000):
-        pass
+    qtbot.waitUntil(lambda: queued.finished, timeout=5000)
     assert blocker.error is None
     assert ran == []
     assert queued.cancelled
@@ -151,7 +154,8 @@ def test_activities_are_tracked_until_they_end(qtbot, runner: TaskRunner, serial
     started: list[object] = []
     runner.activity_started.connect(started.append)
     task = runner.submit(lambda p, c: None, serial=serial, track=True, title="tracked")
-    assert started == [task]
-    with qtbot.waitSignal(task.ended, timeout=5000):
+    assert started == [task.activity]
+    assert task.activity.title == "tracked"
+    with qtbot.waitSignal(task.activity.ended, timeout=5000):
         pass
     assert runner.activities == []

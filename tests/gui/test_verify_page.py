@@ -47,7 +47,7 @@ def test_folder_gives_every_verdict_with_reasons(qtbot, window, sample_tree: Pat
     words = sorted(page.model.index(r, COL_RESULT).data() for r in range(page.model.rowCount()))
     assert words == ["FAILED", "error", "not verified", "verified"]
     assert "1 verified" in page.summary.text() and "1 FAILED" in page.summary.text()
-    assert page.progress.value() == 1000
+    assert page.progress.value() == 100
     assert not page.cancel_button.isEnabled()
 
 
