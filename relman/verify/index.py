@@ -12,11 +12,10 @@ import importlib
 import os
 from pathlib import Path
 
-from relman.errors import RelmanError
+from relman.errors import ChecksumListError, RelmanError
 from relman.verify.checksums import (
     MAX_LIST_BYTES,
     ChecksumEntry,
-    ChecksumListError,
     algorithm_for_list,
     parse_checksum_list,
 )

@@ -105,8 +105,10 @@ class Context:
 
     ``keys``: the keys given with ``--key`` and the trust store's keys; a format uses those
     of its kind. ``identity`` / ``issuer``: the expected Sigstore certificate identity (SAN) and
-    OIDC issuer for keyless bundles. ``trusted_root``: a Sigstore ``trusted_root.json``; None
-    means the pinned public-good root shipped in ``resources/``.
+    OIDC issuer for keyless bundles. ``trusted_root``: a Sigstore ``trusted_root.json``. When it
+    is None, keyless bundles are checked against the pinned public-good root shipped in
+    ``relman/resources/sigstore/``, and the transparency-log entries of key-based cosign bundles
+    are not checked (their result says so in its ``tlog`` fact).
     """
 
     keys: tuple[TrustedKey, ...] = ()
@@ -127,7 +129,8 @@ class Pending(Protocol):
 class Format(Protocol):
     """One signature format (a module-level instance per format)."""
 
-    #: "openssl", "cosign", "cosign-bundle", "minisign", "signify", "openpgp", "dsse", "sigstore"
+    #: "openssl", "cosign", "cosign-bundle", "minisign", "signify", "openpgp", "dsse",
+    #: "in-toto", "sigstore"
     name: str
 
     def sniff(self, data: bytes, filename: str) -> bool:

@@ -36,6 +36,7 @@ SIDECAR_SUFFIXES = (
     ".bundle",
     ".intoto.jsonl",
     ".dsse.json",
+    ".build.slsa",
 )
 #: Detached signatures of a checksum list (``SHA256SUMS.gpg`` ...), found beside the list.
 LIST_SIGNATURE_SUFFIXES = (".gpg", ".asc", ".sig", ".sign", ".minisig", ".sigstore.json")
