@@ -29,6 +29,7 @@ from relman import keystore, paths
 from relman.errors import InputError, UsageError
 from relman.model import CancelToken, ProgressCallback
 from relman.verify.hashing import display_path, hash_file
+from relman.verify.signatures.keys import key_kind, spki_fingerprint
 
 FORMATS = ("cosign", "minisign", "dsse")
 SUFFIXES = {"cosign": ".sig", "minisign": ".minisig", "dsse": ".intoto.jsonl"}
@@ -57,25 +58,26 @@ def sign_file(
         raise InputError(f"{display_path(path)}: is a folder, not a file")
     if not path.exists():
         raise InputError(f"{display_path(path)}: no such file")
-    record = keystore.get_key(key_name)
     key = keystore.load_private(key_name)
     if fmt == "cosign":
-        data = _cosign(path, key, progress, cancel)
+        data = cosign_signature(path, key, progress=progress, cancel=cancel)
     elif fmt == "minisign":
-        data = _minisign(path, record, key, progress, cancel)
+        data = minisign_signature(path, key, key_name, progress=progress, cancel=cancel)
     else:
-        data = _dsse(path, record, key, progress, cancel)
+        data = dsse_envelope(path, key, key_name, progress=progress, cancel=cancel)
     target = output or default_output(path, fmt)
     paths.atomic_write(target, data)
     return target
 
 
-def _cosign(
+def cosign_signature(
     path: Path,
     key: keystore.PrivateKey,
-    progress: ProgressCallback | None,
-    cancel: CancelToken | None,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
 ) -> bytes:
+    """The bytes of a ``cosign sign-blob --key`` signature file for ``path``."""
     if isinstance(key, ed25519.Ed25519PrivateKey):
         signature = _sign_whole(path, key)
     else:
@@ -97,29 +99,38 @@ def _sign_whole(path: Path, key: ed25519.Ed25519PrivateKey) -> bytes:
             return key.sign(mapped)  # type: ignore[arg-type]
 
 
-def _minisign(
+def minisign_signature(
     path: Path,
-    record: keystore.SigningKey,
     key: keystore.PrivateKey,
-    progress: ProgressCallback | None,
-    cancel: CancelToken | None,
+    name: str,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
 ) -> bytes:
+    """The bytes of a prehashed minisign signature of ``path`` by key ``name``."""
     if not isinstance(key, ed25519.Ed25519PrivateKey):
-        raise UsageError(
-            f"minisign signatures need an Ed25519 key; {record.name!r} is {record.kind}"
-        )
+        kind = key_kind(key.public_key())
+        raise UsageError(f"minisign signatures need an Ed25519 key; {name!r} is {kind}")
     digest = hash_file(path, ("blake2b",), progress=progress, cancel=cancel)
-    key_id = record.minisign_key_id
+    key_id = keystore.minisign_key_id(_public_pem(key))
     signature = key.sign(bytes.fromhex(digest.digests["blake2b"]))
     trusted = f"timestamp:{int(time.time())}\tfile:{path.name}\thashed".encode()
     global_signature = key.sign(signature + trusted)
     lines = [
-        f"untrusted comment: signature from relman key {record.name}".encode(),
+        f"untrusted comment: signature from relman key {name}".encode(),
         base64.b64encode(b"ED" + key_id + signature),
         b"trusted comment: " + trusted,
         base64.b64encode(global_signature),
     ]
     return b"\n".join(lines) + b"\n"
+
+
+def _public_pem(key: keystore.PrivateKey) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def minisign_public_key(record: keystore.SigningKey) -> str:
@@ -138,26 +149,29 @@ def minisign_public_key(record: keystore.SigningKey) -> str:
     return f"untrusted comment: minisign public key {shown}\n{encoded}\n"
 
 
-def _dsse(
+def dsse_envelope(
     path: Path,
-    record: keystore.SigningKey,
     key: keystore.PrivateKey,
-    progress: ProgressCallback | None,
-    cancel: CancelToken | None,
+    name: str,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
 ) -> bytes:
+    """One line of ``FILE.intoto.jsonl``: a DSSE envelope over an in-toto Statement of ``path``."""
     from relman.verify.signatures.dsse import sign_envelope
 
+    fingerprint = spki_fingerprint(key.public_key())
     digest = hash_file(path, ("sha256",), progress=progress, cancel=cancel)
     statement = {
         "_type": IN_TOTO_STATEMENT,
         "subject": [{"name": path.name, "digest": {"sha256": digest.digests["sha256"]}}],
         "predicateType": SIGNED_FILE_PREDICATE,
         "predicate": {
-            "signer": {"key": record.name, "fingerprint": record.fingerprint},
+            "signer": {"key": name, "fingerprint": fingerprint},
             "signedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "size": digest.size,
         },
     }
     payload = json.dumps(statement, sort_keys=True, separators=(",", ":")).encode()
-    envelope = sign_envelope(IN_TOTO_PAYLOAD_TYPE, payload, key, keyid=record.fingerprint)
+    envelope = sign_envelope(IN_TOTO_PAYLOAD_TYPE, payload, key, keyid=fingerprint)
     return json.dumps(envelope, separators=(",", ":")).encode() + b"\n"
