@@ -227,3 +227,32 @@ def test_a_trusted_key_file_changed_on_disk_is_refused(relman_home: Path) -> Non
     (relman_home / "config" / "trust" / "ci.pem").write_text(second.public_pem)
     with pytest.raises(InputError, match="no longer matches the fingerprint"):
         truststore.trusted_keys()
+
+
+@pytest.mark.parametrize("kind", ["ed25519", "ecdsa-p256"])
+def test_dsse_verifies_with_relman_and_securesystemslib(
+    tmp_path: Path, artifact: Path, kind: str
+) -> None:
+    import json
+
+    from securesystemslib.dsse import Envelope
+    from securesystemslib.signer import SSlibKey
+
+    from relman.verify.files import plan, verify_all
+    from relman.verify.signatures.base import Context
+    from relman.verify.signatures.keys import load_public_key
+
+    record = keystore.generate(f"d-{kind}", kind)
+    out = sign_file(artifact, f"d-{kind}", "dsse")
+    assert out.name == artifact.name + ".intoto.jsonl"
+    envelope = json.loads(out.read_text())
+    public = serialization.load_pem_public_key(record.public_pem.encode())
+    theirs = SSlibKey.from_crypto(public, keyid=record.fingerprint)  # type: ignore[arg-type]
+    parsed = Envelope.from_dict(envelope)
+    assert record.fingerprint in parsed.verify([theirs], 1)
+    statement = json.loads(parsed.payload)
+    assert statement["subject"][0]["name"] == artifact.name
+    context = Context(keys=(load_public_key(record.public_pem.encode(), "ci"),))
+    (result,) = verify_all(plan([artifact], context=context)).files
+    assert result.ok, result.summary
+    assert result.checks[0].kind == "provenance" and result.checks[0].signer.startswith("ci (")
