@@ -83,6 +83,17 @@ def parse_minisign_public(data: bytes) -> tuple[bytes, bytes] | None:
     return raw[2:10], raw[10:]
 
 
+def _material(data: bytes) -> bytes:
+    """Text keys tidied to end in one newline; binary keys (DER, OpenPGP) kept byte for byte."""
+    try:
+        data.decode("ascii")
+    except UnicodeDecodeError:
+        return data
+    if any(b < 0x09 or 0x0D < b < 0x20 for b in data):
+        return data
+    return data.strip() + b"\n"
+
+
 def load_public_key(data: bytes, name: str, *, origin: str | None = None) -> TrustedKey:
     """Read any supported public key; raise :class:`KeyFormatError` naming ``origin``."""
     where = origin or name
@@ -94,18 +105,18 @@ def load_public_key(data: bytes, name: str, *, origin: str | None = None) -> Tru
         )
     key = load_crypto_key(data)
     if key is not None:
-        return TrustedKey(name, key_kind(key), spki_fingerprint(key), data.strip() + b"\n")
+        return TrustedKey(name, key_kind(key), spki_fingerprint(key), _material(data))
     mini = parse_minisign_public(data)
     if mini is not None:
         number, raw = mini
         pk = ed25519.Ed25519PublicKey.from_public_bytes(raw)
         kind = "signify" if b"signify" in data.lower() else "minisign"
         key_number = number[::-1].hex().upper()  # minisign prints the little-endian u64
-        return TrustedKey(name, kind, spki_fingerprint(pk), data.strip() + b"\n", key_id=key_number)
+        return TrustedKey(name, kind, spki_fingerprint(pk), _material(data), key_id=key_number)
     openpgp = _load_openpgp(data)
     if openpgp is not None:
         fingerprint, pgp_key_id = openpgp
-        return TrustedKey(name, "openpgp", fingerprint, data.strip() + b"\n", key_id=pgp_key_id)
+        return TrustedKey(name, "openpgp", fingerprint, _material(data), key_id=pgp_key_id)
     raise KeyFormatError(
         f"{where}: holds no public key relman can read (PEM, certificate, minisign, signify "
         "or OpenPGP expected)"

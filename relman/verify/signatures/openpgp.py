@@ -119,13 +119,7 @@ class _Keyring:
 
 
 def _parse_cert(key: TrustedKey) -> Cert:
-    material = key.material
-    candidates = [material]
-    if _ARMOR_KEY not in material and material.endswith(b"\n"):
-        # keys.load_public_key stores ``data.strip() + b"\n"``, which a binary cert does not
-        # survive; the original bytes are what precedes that newline.
-        candidates.append(material[:-1])
-    for candidate in candidates:
+    for candidate in (key.material,):
         try:
             cert = Cert.from_bytes(candidate)
         except Exception as exc:  # pysequoia raises plain exceptions for anything unparsable
@@ -476,16 +470,36 @@ def _verify_all(
 # --- the Format and the two in-memory entry points ------------------------------------------
 
 
+#: Above this size the OpenPGP check runs in a child process: pysequoia holds the GIL for the
+#: whole ``verify`` call (2-3 s for 1 GiB), which would freeze every other thread, the GUI's
+#: event loop included.
+OFFLOAD_BYTES = 32 * 1024 * 1024
+
+
 class _Pending:
     """A parsed detached signature waiting for the artifact (needs the whole file)."""
 
-    def __init__(self, source: str, signatures: list[_Signature], keyring: _Keyring) -> None:
+    def __init__(
+        self,
+        source: str,
+        signatures: list[_Signature],
+        keyring: _Keyring,
+        data: bytes,
+        context: Context,
+    ) -> None:
         self.needs: frozenset[str] = frozenset({WHOLE_FILE})
         self._source = source
         self._signatures = signatures
         self._keyring = keyring
+        self._data = data
+        self._context = context
 
     def finish(self, artifact: Artifact) -> SignatureResult:
+        if artifact.size > OFFLOAD_BYTES:
+            return _finish_in_child(self._data, self._source, self._context, artifact)
+        return self.finish_here(artifact)
+
+    def finish_here(self, artifact: Artifact) -> SignatureResult:
         path = artifact.path
 
         def run(sig: _Signature) -> Any:
@@ -534,7 +548,37 @@ class OpenPGPFormat:
 
     def prepare(self, data: bytes, source: str, context: Context) -> _Pending:
         signatures = _parse_signatures(data, source)
-        return _Pending(source, signatures, _keyring(context))
+        return _Pending(source, signatures, _keyring(context), data, context)
+
+
+def _finish_in_child(
+    data: bytes, source: str, context: Context, artifact: Artifact
+) -> SignatureResult:
+    """Run the check in a spawned child so this process's threads keep running."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    plain_artifact = (str(artifact.path), artifact.size)
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        fields = pool.submit(_child_finish, data, source, context.keys, plain_artifact).result()
+    return SignatureResult(**fields)
+
+
+def _child_finish(
+    data: bytes, source: str, keys: tuple[TrustedKey, ...], artifact: tuple[str, int]
+) -> dict[str, Any]:
+    pending = FORMAT.prepare(data, source, Context(keys=keys))
+    result = pending.finish_here(Artifact(Path(artifact[0]), artifact[1], {}))
+    return {
+        "ok": result.ok,
+        "format": result.format,
+        "source": result.source,
+        "detail": result.detail,
+        "kind": result.kind,
+        "signer": result.signer,
+        "fingerprint": result.fingerprint,
+        "facts": dict(result.facts),
+    }
 
 
 FORMAT = OpenPGPFormat()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -116,10 +117,10 @@ def test_valid_detached_signature_names_the_pinned_certificate(signature: str, c
 
 def test_binary_certificate_verifies() -> None:
     raw = read("ed25519.gpg")
-    fingerprint = Cert.from_bytes(raw).fingerprint.upper()
-    for material in (raw, raw + b"\n"):  # verbatim, and with the newline keys.py appends
-        trusted = TrustedKey("bin", "openpgp", fingerprint, material)
-        assert finish("artifact.bin.ed25519.sig", ARTIFACT, Context((trusted,))).ok
+    trusted = load_public_key(raw, "bin")
+    assert trusted.material == raw  # binary key material is kept byte for byte
+    assert trusted.fingerprint == Cert.from_bytes(raw).fingerprint.upper()
+    assert finish("artifact.bin.ed25519.sig", ARTIFACT, Context((trusted,))).ok
 
 
 def test_text_mode_signature_verifies_with_either_line_ending(tmp_path: Path) -> None:
@@ -559,3 +560,36 @@ def test_clearsigned_with_dash_escaped_and_trailing_space_lines() -> None:
 def test_canonical_text_across_chunks() -> None:
     chunks = [b"a\r", b"\nb\r", b"c\n", b"d\r"]
     assert b"".join(openpgp._canonical_text(chunks)) == b"a\r\nb\r\nc\r\nd\r\n"
+
+
+def test_large_files_are_verified_in_a_child_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pysequoia holds the GIL while it verifies; a big file must not freeze other threads."""
+    monkeypatch.setattr(openpgp, "OFFLOAD_BYTES", 0)
+    main_pid = os.getpid()
+    seen: list[int] = []
+    real = openpgp._Pending.finish_here
+
+    def spy(self, artifact):  # type: ignore[no-untyped-def]
+        seen.append(os.getpid())
+        return real(self, artifact)
+
+    monkeypatch.setattr(openpgp._Pending, "finish_here", spy)
+    result = finish("artifact.bin.ed25519.asc", ARTIFACT, ctx("ed25519.asc"))
+    assert result.ok, result.detail
+    assert result.signer is not None and result.signer.startswith("ed25519.asc (")
+    assert seen == []  # the check ran in the child, not here
+    assert os.getpid() == main_pid
+    tampered = finish("artifact.bin.ed25519.asc", OTHER, ctx("ed25519.asc"))
+    assert not tampered.ok
+
+
+def test_binary_material_ending_in_whitespace_bytes_is_kept() -> None:
+    raw = read("ed25519.gpg") + b"\x0b"  # what a cert ending in 0x0b looks like to strip()
+    assert load_public_key(read("ed25519.gpg"), "bin").material == read("ed25519.gpg")
+    assert raw.strip() != raw
+    from relman.verify.signatures.keys import _material
+
+    assert _material(raw) == raw
+    assert (
+        _material(b"  -----BEGIN PUBLIC KEY-----\nabc\n\n") == b"-----BEGIN PUBLIC KEY-----\nabc\n"
+    )
