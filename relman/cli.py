@@ -180,16 +180,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def gui_args(argv: Sequence[str]) -> argparse.Namespace | int:
-    """Parse ``relman [gui] [--profile P]``; returns an exit status on a usage error."""
-    parser = _Parser(prog="relman gui", description="open the desktop app")
-    parser.add_argument("--profile", help="registry profile to open")
-    try:
-        return parser.parse_args(list(argv))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:

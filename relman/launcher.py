@@ -11,11 +11,6 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] == "gui":
-        from relman.cli import gui_args
-
-        options = gui_args(args[1:])
-        if isinstance(options, int):
-            return options
         try:
             from relman.gui.app import main as gui_main
         except ImportError as exc:
@@ -25,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-        return int(gui_main(options))
+        return int(gui_main(args[1:]))
     from relman.cli import main as cli_main
 
     return cli_main(args)

@@ -12,6 +12,7 @@ import logging.handlers
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from PySide6.QtGui import QStyleHints
 from PySide6.QtWidgets import QApplication
@@ -71,15 +72,27 @@ def _follow_color_scheme(app: QApplication, window: MainWindow) -> None:
     hints.colorSchemeChanged.connect(changed)
 
 
-def main(options: argparse.Namespace | None = None) -> int:
-    """Run the app until its window closes; returns the exit status."""
-    if options is None:
-        from relman.cli import gui_args
+def parse_args(argv: list[str]) -> argparse.Namespace | int:
+    """``relman [gui] [--profile P]``; an exit status on a usage error (one line, like the CLI)."""
 
-        parsed = gui_args(sys.argv[1:])
-        if isinstance(parsed, int):
-            return parsed
-        options = parsed
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            self.exit(2, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+
+    parser = _Parser(prog="relman gui", description="open the relman desktop app")
+    parser.add_argument("--profile", help="registry profile to open")
+    try:
+        return parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the app until its window closes; returns the exit status."""
+    parsed = parse_args(sys.argv[1:] if argv is None else argv)
+    if isinstance(parsed, int):
+        return parsed
+    options = parsed
     paths = resolve()
     try:
         handler = setup_logging(paths.log_file)

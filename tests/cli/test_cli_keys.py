@@ -9,7 +9,6 @@ import pytest
 
 from tests.keyring_support import needs_keyring
 
-
 pytestmark = needs_keyring
 
 
