@@ -24,6 +24,7 @@ from relman.paths import ensure_dir, resolve
 from .crash import ExceptionHook
 from .icons import app_icon, style_sheet
 from .main_window import MainWindow
+from .qtcompat import EMIT_DROPS_TRUE
 from .tasks import TaskRunner
 
 logger = logging.getLogger(__name__)
@@ -100,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"relman: {exc}", file=sys.stderr)
         return 2
     logger.info("relman %s starting (profile %s)", __version__, getattr(options, "profile", None))
+    if EMIT_DROPS_TRUE:
+        logger.warning(
+            "this PySide6 build mis-counts references on CPython %s; use PySide6 < 6.12 here",
+            sys.version.split()[0],
+        )
     app = create_application(sys.argv[:1])
     hook = ExceptionHook(paths.log_file)
     hook.install()

@@ -7,6 +7,7 @@ monospace with a copy button. With nothing selected it says how to fill it.
 from __future__ import annotations
 
 import logging
+import re
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase, QGuiApplication
@@ -30,8 +31,15 @@ logger = logging.getLogger(__name__)
 EMPTY_TEXT = "Select a file to see every check and digest here."
 
 
-def _label(text: str, name: str, *, wrap: bool = True, selectable: bool = True) -> QLabel:
-    label = QLabel(text)
+def breakable(text: str, every: int = 16) -> str:
+    """Let long unbroken runs (hex digests, paths) wrap: a zero-width space every ``every``."""
+    return re.sub(rf"(\S{{{every}}})(?=\S)", "\\1\u200b", text)
+
+
+def _label(
+    text: str, name: str, *, wrap: bool = True, selectable: bool = True, rich: bool = False
+) -> QLabel:
+    label = QLabel(breakable(text) if wrap and not rich else text)
     label.setWordWrap(wrap)
     label.setAccessibleName(name)
     if selectable:
@@ -47,6 +55,8 @@ class DetailsPanel(QScrollArea):
         self._icons = icons
         self._row: VerifyRow | None = None
         self.setWidgetResizable(True)
+        # Everything wraps to the dock's width; a sideways scroll bar would hide the reason.
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setAccessibleName("Details")
         self.setMinimumWidth(300)
         self.show_row(None)
@@ -125,9 +135,10 @@ class DetailsPanel(QScrollArea):
                 line.addWidget(mark, 0, Qt.AlignmentFlag.AlignTop)
                 text = (
                     f"<b>{check.kind}</b> — {'passed' if check.ok else 'FAILED'}<br>"
-                    f"source: {_escape(check.source)}<br>{_escape(check.detail)}"
+                    f"source: {_escape(breakable(check.source))}<br>"
+                    f"{_escape(breakable(check.detail))}"
                 )
-                label = _label(text, f"Check {n}")
+                label = _label(text, f"Check {n}", rich=True)
                 label.setTextFormat(Qt.TextFormat.RichText)
                 line.addWidget(label, 1)
                 checks_layout.addLayout(line)

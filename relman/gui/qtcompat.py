@@ -3,9 +3,13 @@
 PySide6 6.12.0 on CPython 3.11 returns ``True`` from ``SignalInstance.emit()`` without taking
 a reference, so every emission made from Python drops one reference to ``True``; after a few
 hundred emissions the interpreter aborts with "bool_dealloc: deallocating True or False".
-(From CPython 3.12 on ``True`` is immortal and nothing happens.) Emissions made by Qt itself
-(timers, clicks) are not affected. Every emission in ``relman.gui`` goes through :func:`emit`,
-which probes the binding once and gives the reference back when it is taken.
+(From CPython 3.12 on ``True`` is immortal and nothing happens.) Every emission in
+``relman.gui`` goes through :func:`emit`, which probes the binding once and gives the reference
+back when it is taken.
+
+That build also drops a reference to ``None`` on calls of some void methods (``QTimer.stop``,
+``QTimer.start``), which no wrapper here can repair: with CPython 3.11 the project needs
+PySide6 < 6.12 (6.11.3 is clean); the app logs a warning when it detects the defect.
 """
 
 from __future__ import annotations

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
 from .tasks import Activity, TaskRunner
 
 logger = logging.getLogger(__name__)
+
+REFRESH_MS = 250
 
 
 class TaskStatus(QWidget):
@@ -21,6 +24,7 @@ class TaskStatus(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.label = QLabel("No tasks running")
+        self.label.setMinimumWidth(320)
         self.label.setAccessibleName("Task status")
         self.bar = QProgressBar()
         self.bar.setRange(0, 100)
@@ -35,19 +39,31 @@ class TaskStatus(QWidget):
         layout.addWidget(self.label)
         layout.addWidget(self.bar)
         layout.addWidget(self.cancel_button)
+        # Progress changes are coalesced: a progress bar repaints synchronously, and the
+        # status bar's relayout is not free either.
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self._refresh)
         runner.activity_started.connect(self._on_started)
         self._refresh()
 
     def _on_started(self, activity: Activity) -> None:
-        activity.changed.connect(self._refresh)
+        activity.changed.connect(self._refresh_soon)
+        activity.cancel_requested.connect(self._refresh)
         activity.ended.connect(self._refresh)
         self._refresh()
+
+    def _refresh_soon(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
 
     def cancel_shown(self) -> None:
         if self._shown is not None:
             self._shown.cancel()
 
     def _refresh(self) -> None:
+        self._timer.stop()
         activities = self._runner.activities
         self._shown = activities[0] if activities else None
         busy = self._shown is not None
@@ -63,7 +79,9 @@ class TaskStatus(QWidget):
         self.label.setText(f"{prefix}{shown.title}{state}")
         if shown.total > 0:
             self.bar.setRange(0, 100)
-            self.bar.setValue(min(100, shown.done * 100 // shown.total))
+            value = min(100, shown.done * 100 // shown.total)
+            if value != self.bar.value():
+                self.bar.setValue(value)
         else:
             self.bar.setRange(0, 0)  # busy indicator while the size is unknown
         self.cancel_button.setEnabled(not shown.token.cancelled)

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from relman.errors import Cancelled
 from relman.gui.qtcompat import emit
@@ -29,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 #: Seconds between two progress emissions of one task.
 PROGRESS_INTERVAL = 0.05
+#: Seconds of report delivery per event-loop turn.
+DRAIN_BUDGET = 0.008
 
 TaskFunction = Callable[[ProgressCallback, CancelToken], Any]
 
@@ -66,15 +70,39 @@ class Activity(QObject):
 
 
 class _Bridge(QObject):
-    """One per runner, in the GUI thread; workers emit on it and Qt queues the calls across.
+    """One per runner, in the GUI thread; workers put reports in its inbox and emit ``wake``.
 
     One shared bridge (instead of a QObject and three connections per task) keeps submitting
-    10,000 tasks cheap: a task itself is a plain Python object.
+    10,000 tasks cheap: a task itself is a plain Python object. Reports wait in a thread-safe
+    inbox; ``wake`` is emitted (and queued by Qt to the GUI thread) only when the inbox was
+    empty, and the GUI thread drains it in slices of ``DRAIN_BUDGET`` seconds, so a burst of
+    thousands of finished tasks never blocks the event loop in one go.
     """
 
-    progressed = Signal(object, object, object)  # task, done, total (bytes pass 2 GiB)
-    returned = Signal(object, object)  # task, value
-    raised = Signal(object, object)  # task, exception
+    wake = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._inbox: deque[tuple[str, Any, tuple[object, ...]]] = deque()
+        self._scheduled = False
+
+    def post(self, kind: str, task: Any, *args: object) -> None:
+        """Any thread: queue a report for the GUI thread."""
+        with self._lock:
+            self._inbox.append((kind, task, args))
+            if self._scheduled:
+                return
+            self._scheduled = True
+        emit(self.wake)
+
+    def take(self) -> tuple[str, Any, tuple[object, ...]] | None:
+        """GUI thread: the next report, or None (and the next post wakes us again)."""
+        with self._lock:
+            if self._inbox:
+                return self._inbox.popleft()
+            self._scheduled = False
+            return None
 
 
 Callback = Callable[..., object]
@@ -135,7 +163,7 @@ class Task:
             now = time.monotonic()
             if now - last[0] >= PROGRESS_INTERVAL:
                 last[0] = now
-                emit(bridge.progressed, self, done, total)
+                bridge.post("progress", self, done, total)
 
         try:
             self.token.raise_if_cancelled()
@@ -143,9 +171,9 @@ class Task:
         except BaseException as exc:  # delivered to the GUI thread, never lost
             if not isinstance(exc, Cancelled):
                 logger.debug("task %r failed", self.title, exc_info=exc)
-            emit(bridge.raised, self, exc)
+            bridge.post("error", self, exc)
         else:
-            emit(bridge.returned, self, value)
+            bridge.post("result", self, value)
 
     def _call(self, name: str, *args: object) -> None:
         for callback in self._callbacks.get(name, ()):
@@ -200,10 +228,8 @@ class TaskRunner(QObject):
         self.parallel_pool = QThreadPool(self)
         self.parallel_pool.setMaxThreadCount(max(1, parallel_threads or os.cpu_count() or 2))
         self._bridge = _Bridge(self)
-        # Bound methods of a QObject in the GUI thread: auto connections queue them there.
-        self._bridge.progressed.connect(self._on_progress)
-        self._bridge.returned.connect(self._on_return)
-        self._bridge.raised.connect(self._on_raise)
+        # A bound method of a QObject in the GUI thread: the auto connection queues it there.
+        self._bridge.wake.connect(self._drain)
         self._running: set[Task] = set()
         self._activities: list[Activity] = []
 
@@ -231,16 +257,32 @@ class TaskRunner(QObject):
         pool.start(_Runnable(task, self._bridge))
         return task
 
-    def _on_progress(self, task: Task, done: int, total: int) -> None:
-        task.deliver_progress(done, total)
+    def _drain(self) -> None:
+        """Deliver waiting reports for at most ``DRAIN_BUDGET``; come back for the rest."""
+        deadline = time.monotonic() + DRAIN_BUDGET
+        while True:
+            item = self._bridge.take()
+            if item is None:
+                return
+            kind, task, args = item
+            if kind == "call":
+                task(*args)  # a callback posted with post_to_gui
+            elif kind == "progress":
+                task.deliver_progress(*args)  # type: ignore[arg-type]
+            else:
+                self._running.discard(task)
+                if kind == "result":
+                    task.deliver_result(args[0])
+                else:
+                    task.deliver_error(args[0])
+            if time.monotonic() > deadline:
+                # Let input and paint events in; the inbox stays "scheduled" until drained.
+                QTimer.singleShot(0, self._drain)
+                return
 
-    def _on_return(self, task: Task, value: object) -> None:
-        self._running.discard(task)
-        task.deliver_result(value)
-
-    def _on_raise(self, task: Task, exc: object) -> None:
-        self._running.discard(task)
-        task.deliver_error(exc)
+    def post_to_gui(self, callback: Callback, *args: object) -> None:
+        """Any thread: call ``callback(*args)`` in the GUI thread, in order with task reports."""
+        self._bridge.post("call", callback, *args)
 
     @property
     def running(self) -> int:

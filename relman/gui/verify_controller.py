@@ -3,7 +3,7 @@
 1. One *discover* task per drop walks the dropped paths (:func:`relman.verify.discover.expand`),
    plans each batch of found files (:func:`relman.verify.files.plan`, one shared
    :class:`ChecksumIndex`, so every SHA256SUMS is parsed once) and streams the batches to the GUI
-   thread through a :class:`Stream`.
+   thread through the runner's inbox (in order with task results).
 2. The GUI thread appends each batch to the model with one insert and submits one
    ``verify_job`` task per file to the parallel pool.
 3. Results and progress come back as task signals; the model records them and flushes on its
@@ -18,7 +18,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,17 +50,11 @@ class PlannedFile:
     problem: str | None = None
 
 
-class Stream(QObject):
-    """Carries batches from a worker to the GUI thread (queued, in order)."""
-
-    batch = Signal(object)
-
-
 def _discover_and_plan(
     paths: Sequence[Path],
     index: ChecksumIndex,
     lock: threading.Lock,
-    stream: Stream,
+    send: Callable[[list[PlannedFile]], None],
     cancel: CancelToken,
 ) -> int:
     """Worker body: walk, plan in batches, emit each batch. Returns how many entries were sent."""
@@ -72,7 +66,7 @@ def _discover_and_plan(
         nonlocal pending, sent, last
         if pending:
             batch = _plan_batch(pending, index, lock)
-            emit(stream.batch, batch)
+            send(batch)
             sent += len(batch)
         pending = []
         last = time.monotonic()
@@ -147,17 +141,17 @@ class VerifyController(QObject):
         if not chosen:
             return
         activity = self._ensure_session()
-        stream = Stream(self)
-        stream.batch.connect(self._on_batch)
-        lock, index = self._lock, self._index
+        lock, index, runner = self._lock, self._index, self._runner
+
+        def send(batch: list[PlannedFile]) -> None:  # worker thread -> GUI thread, in order
+            runner.post_to_gui(self._on_batch, batch)
 
         def discover(progress: ProgressCallback, cancel: CancelToken) -> int:
-            return _discover_and_plan(chosen, index, lock, stream, cancel)
+            return _discover_and_plan(chosen, index, lock, send, cancel)
 
         task = self._runner.submit(discover, title="finding files", token=activity.token)
         self._pending += 1
         task.connect(on_error=self._on_discover_failed, on_finished=self._on_task_finished)
-        task.connect(on_finished=stream.deleteLater)
 
     def cancel(self) -> bool:
         """Cancel the running session; returns False when nothing was running."""

@@ -7,13 +7,27 @@ import os
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from relman.gui.verify_model import COL_RESULT
 
 from .conftest import all_finished, final_statuses
+
+
+def drag_enter(x: int, y: int, mime: QMimeData) -> QDragEnterEvent:
+    args = (
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    try:  # PySide6 >= 6.12 takes a QPointF (the QPoint overload is deprecated there)
+        return QDragEnterEvent(QPointF(x, y), *args)
+    except TypeError:
+        return QDragEnterEvent(QPoint(x, y), *args)
+
 
 EXPECTED = {
     "good.tar.gz": "verified",
@@ -55,13 +69,7 @@ def test_real_drop_event_with_urls(qtbot, window, sample_tree: Path) -> None:
     page = window.verify_page
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(sample_tree / "good.tar.gz"))])
-    enter = QDragEnterEvent(
-        QPointF(10, 10),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
+    enter = drag_enter(10, 10, mime)
     QApplication.sendEvent(page, enter)
     assert enter.isAccepted()
     assert page.drop_zone.property("dragActive") is True
@@ -82,13 +90,7 @@ def test_real_drop_event_with_urls(qtbot, window, sample_tree: Path) -> None:
 def test_drop_without_local_files_is_refused(qtbot, window) -> None:
     mime = QMimeData()
     mime.setText("not a file")
-    enter = QDragEnterEvent(
-        QPointF(5, 5),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
+    enter = drag_enter(5, 5, mime)
     QApplication.sendEvent(window.verify_page, enter)
     assert not enter.isAccepted()
     assert window.verify_page.model.rowCount() == 0
@@ -101,7 +103,8 @@ def test_selecting_a_row_shows_checks_and_digests(qtbot, window, sample_tree: Pa
     page.select_source_row(0)
     details = window.details
     assert details.row is page.model.row(0)
-    texts = " ".join(label.text() for label in details.widget().findChildren(type(page.summary)))
+    labels = details.widget().findChildren(type(page.summary))
+    texts = " ".join(label.text() for label in labels).replace("\u200b", "")
     assert "FAILED" in texts and "checksum" in texts and "tampered.bin.sha256" in texts
     copies = details.copy_buttons()
     assert copies and all(b.accessibleName().startswith("Copy ") for b in copies)
