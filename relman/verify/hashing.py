@@ -17,7 +17,6 @@ import queue
 import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -27,6 +26,15 @@ from relman.errors import Cancelled, InputError, RelmanError, UsageError
 from relman.model import CancelToken, ProgressCallback
 
 BLOCK_SIZE = 1 << 20
+#: A read buffer per thread, reused: allocating and zeroing 1 MiB per small file adds up.
+_thread_buffers = threading.local()
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+_HAS_READV = hasattr(os, "readv")
 #: Buffers in flight for a multi-algorithm pass; memory is BLOCK_SIZE times this.
 PIPELINE_BUFFERS = 4
 
@@ -132,26 +140,28 @@ def hash_file(
     hashes = {name: new_hash(name) for name in algos}
     target = Path(path)
     try:
-        before = os.stat(target)
-        if stat.S_ISDIR(before.st_mode):
-            raise InputError(f"{display_path(target)}: is a folder, not a file")
-        if not stat.S_ISREG(before.st_mode):
-            raise InputError(f"{display_path(target)}: is not a regular file")
-        fd = os.open(target, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+        # O_NONBLOCK: opening a FIFO must not hang; it is refused below as not a regular file.
+        fd = os.open(target, _OPEN_FLAGS)
     except OSError as exc:
         raise describe_os_error(target, exc) from None
     try:
         opened = os.fstat(fd)
-        if _fingerprint(opened) != _fingerprint(before):
-            raise _changed(target)
+        if stat.S_ISDIR(opened.st_mode):
+            raise InputError(f"{display_path(target)}: is a folder, not a file")
+        if not stat.S_ISREG(opened.st_mode):
+            raise InputError(f"{display_path(target)}: is not a regular file")
         total = opened.st_size
-        if hasattr(os, "posix_fadvise"):
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
-        with open(fd, "rb", buffering=0, closefd=False) as handle:
-            if len(hashes) == 1 or total <= BLOCK_SIZE * PIPELINE_BUFFERS:
-                done = _read_serial(handle, tuple(hashes.values()), total, progress, cancel)
-            else:
-                done = _read_pipelined(handle, tuple(hashes.values()), total, progress, cancel)
+        update = tuple(h.update for h in hashes.values())
+        if total < BLOCK_SIZE and _HAS_READV:
+            done = _read_small(fd, update, total, progress, cancel)
+        else:
+            if hasattr(os, "posix_fadvise"):
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+            with open(fd, "rb", buffering=0, closefd=False) as handle:
+                if len(update) == 1 or total <= BLOCK_SIZE * PIPELINE_BUFFERS:
+                    done = _read_serial(handle, update, total, progress, cancel)
+                else:
+                    done = _read_pipelined(handle, update, total, progress, cancel)
         after = os.fstat(fd)
     except OSError as exc:
         raise describe_os_error(target, exc) from None
@@ -163,6 +173,37 @@ def hash_file(
     return FileDigests(path=target, size=total, digests=MappingProxyType(digests))
 
 
+def _thread_buffer() -> bytearray:
+    buf: bytearray | None = getattr(_thread_buffers, "buf", None)
+    if buf is None:  # one buffer per thread, reused from file to file
+        buf = _thread_buffers.buf = bytearray(BLOCK_SIZE)
+    return buf
+
+
+def _read_small(
+    fd: int,
+    update: Sequence[Any],
+    total: int,
+    progress: ProgressCallback | None,
+    cancel: CancelToken | None,
+) -> int:
+    """A file smaller than one block: one read into the thread's buffer, no file object.
+
+    The buffer is larger than the file, so a file that grew since ``fstat`` reads longer
+    than ``total`` and is caught by the caller.
+    """
+    if cancel is not None and cancel.cancelled:
+        raise Cancelled()
+    buf = _thread_buffer()
+    n = os.readv(fd, [buf])
+    chunk = memoryview(buf)[:n]
+    for fn in update:
+        fn(chunk)
+    if progress is not None:
+        progress(n, total)
+    return n
+
+
 def _changed(path: Path) -> InputError:
     return InputError(
         f"{display_path(path)}: changed while it was being hashed; "
@@ -172,12 +213,12 @@ def _changed(path: Path) -> InputError:
 
 def _read_serial(
     handle: Any,
-    hashes: Sequence[Any],
+    update: Sequence[Any],
     total: int,
     progress: ProgressCallback | None,
     cancel: CancelToken | None,
 ) -> int:
-    buf = bytearray(BLOCK_SIZE)
+    buf = _thread_buffer()
     view = memoryview(buf)
     done = 0
     while True:
@@ -187,8 +228,8 @@ def _read_serial(
         if not n:
             break
         chunk = view[:n] if n < BLOCK_SIZE else view
-        for h in hashes:
-            h.update(chunk)
+        for fn in update:
+            fn(chunk)
         done += n
         if done > total:  # growing file: stop early, the caller reports it
             break
@@ -219,21 +260,21 @@ class _Countdown:
 _Job = tuple[memoryview, _Countdown] | None
 
 
-def _hasher_loop(h: Any, jobs: queue.SimpleQueue[_Job]) -> None:
+def _hasher_loop(update: Any, jobs: queue.SimpleQueue[_Job]) -> None:
     while True:
         job = jobs.get()
         if job is None:
             return
         chunk, countdown = job
         try:
-            h.update(chunk)
+            update(chunk)
         finally:
             countdown.done()
 
 
 def _read_pipelined(
     handle: Any,
-    hashes: Sequence[Any],
+    update: Sequence[Any],
     total: int,
     progress: ProgressCallback | None,
     cancel: CancelToken | None,
@@ -241,10 +282,10 @@ def _read_pipelined(
     free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
     for _ in range(PIPELINE_BUFFERS):
         free.put(bytearray(BLOCK_SIZE))
-    queues: list[queue.SimpleQueue[_Job]] = [queue.SimpleQueue() for _ in hashes]
+    queues: list[queue.SimpleQueue[_Job]] = [queue.SimpleQueue() for _ in update]
     threads = [
         threading.Thread(target=_hasher_loop, args=(h, q), name="relman-hash", daemon=True)
-        for h, q in zip(hashes, queues, strict=True)
+        for h, q in zip(update, queues, strict=True)
     ]
     for thread in threads:
         thread.start()
@@ -258,7 +299,7 @@ def _read_pipelined(
             if not n:
                 free.put(buf)
                 break
-            countdown = _Countdown(len(hashes), buf, free)
+            countdown = _Countdown(len(update), buf, free)
             chunk = memoryview(buf)[:n]
             for q in queues:
                 q.put((chunk, countdown))
@@ -301,37 +342,16 @@ def hash_many(
 ) -> Iterator[tuple[int, FileDigests | RelmanError]]:
     """Hash many files in parallel; yields ``(index, digests or error)`` as each completes.
 
-    At most ``2 * workers`` files are in flight, so a queue of 100,000 files costs nothing
-    up front. Errors of one file (missing, unreadable, changed) do not stop the others.
+    Errors of one file (missing, unreadable, changed) do not stop the others.
     """
-    count = workers or default_workers()
-    if count == 1 or len(requests) <= 1:
-        for index, request in enumerate(requests):
-            yield index, _hash_one(index, request, file_progress, cancel)
-        return
-    pending: dict[Future[FileDigests | RelmanError], int] = {}
-    next_index = 0
-    with ThreadPoolExecutor(max_workers=count, thread_name_prefix="relman-hash") as pool:
-        try:
-            while next_index < len(requests) or pending:
-                while next_index < len(requests) and len(pending) < 2 * count:
-                    if cancel is not None and cancel.cancelled:
-                        break
-                    future = pool.submit(
-                        _hash_one, next_index, requests[next_index], file_progress, cancel
-                    )
-                    pending[future] = next_index
-                    next_index += 1
-                if not pending:
-                    break
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    yield pending.pop(future), future.result()
-            if cancel is not None and cancel.cancelled:
-                raise Cancelled()
-        finally:
-            for future in pending:
-                future.cancel()
+    from relman.verify.parallel import run_parallel
+
+    def work(index: int) -> FileDigests:
+        return _hash_one(index, requests[index], file_progress, cancel)
+
+    yield from run_parallel(
+        len(requests), work, workers=workers or default_workers(), cancel=cancel
+    )
 
 
 def _hash_one(
@@ -339,16 +359,11 @@ def _hash_one(
     request: HashRequest,
     file_progress: FileProgress | None,
     cancel: CancelToken | None,
-) -> FileDigests | RelmanError:
+) -> FileDigests:
     callback: ProgressCallback | None = None
     if file_progress is not None:
 
         def callback(done: int, total: int) -> None:
             file_progress(index, done, total)
 
-    try:
-        return hash_file(request.path, request.algorithms, progress=callback, cancel=cancel)
-    except Cancelled:
-        raise
-    except RelmanError as exc:
-        return exc
+    return hash_file(request.path, request.algorithms, progress=callback, cancel=cancel)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
 from pathlib import Path
 
 from relman.errors import ChecksumListError, RelmanError
@@ -38,38 +39,56 @@ class ChecksumIndex:
         self._lists: dict[Path, list[ChecksumEntry] | RelmanError] = {}
         self._signatures: dict[Path, tuple[SignatureResult, ...]] = {}
         self._by_target: dict[Path, dict[str, list[tuple[Path, ChecksumEntry]]]] = {}
+        self._by_given: dict[Path, dict[str, list[tuple[Path, ChecksumEntry]]]] = {}
+        # Planner workers share the index; a list is parsed (and its signature checked) once.
+        self._lock = threading.RLock()
 
     def load(self, path: Path) -> list[ChecksumEntry]:
         """Parse ``path`` once; a parse error is cached and raised again on every call."""
         key = absolute(path)
         cached = self._lists.get(key)
         if cached is None:
-            try:
-                cached = self._read(path, key)
-            except RelmanError as exc:
-                cached = exc
-            self._lists[key] = cached
+            with self._lock:
+                cached = self._lists.get(key)
+                if cached is None:
+                    try:
+                        cached = self._read(path, key)
+                    except RelmanError as exc:
+                        cached = exc
+                    self._lists[key] = cached
         if isinstance(cached, RelmanError):
             raise cached
         return cached
 
     def signatures(self, path: Path) -> tuple[SignatureResult, ...]:
         """The signature results of a loaded list (empty when it is unsigned)."""
+        if not self._signatures:
+            return ()
         return self._signatures.get(absolute(path), ())
 
     def targets(self, path: Path) -> dict[str, list[tuple[Path, ChecksumEntry]]]:
         """``{absolute target path: [(list, entry)]}``, names resolved against the list's folder."""
+        found = self._by_given.get(path)
+        if found is not None:
+            return found
         key = absolute(path)
         found = self._by_target.get(key)
-        if found is None:
+        if found is not None:
+            self._by_given[path] = found
+            return found
+        with self._lock:
+            found = self._by_target.get(key)
+            if found is not None:
+                return found
             found = {}
             folder = key.parent
             for entry in self.load(path):
                 if entry.name is None:
                     continue
-                target = os.path.normpath(folder / entry.name)
+                target = os.path.normpath(os.path.join(folder, entry.name))
                 found.setdefault(target, []).append((key, entry))
             self._by_target[key] = found
+            self._by_given[path] = found
         return found
 
     def _read(self, path: Path, key: Path) -> list[ChecksumEntry]:

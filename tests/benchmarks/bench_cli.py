@@ -90,8 +90,8 @@ def test_3_verify_many_files(bench, many_files):
         # What `relman verify --checksums SHA256SUMS` does, in process (see relman.cli).
         index = files.ChecksumIndex()
         targets = [Path(t) for t in index.targets(sums)]
-        jobs = files.plan(targets, checksum_lists=[sums], index=index)
-        return files.verify_all(jobs)
+        planner = files.Planner(checksum_lists=[sums], index=index)
+        return files.verify_files(targets, planner)
 
     def plan_only() -> list[files.FileJob]:
         index = files.ChecksumIndex()
@@ -138,7 +138,7 @@ def test_3_verify_many_files(bench, many_files):
     gb = total / 1e9
     bench.record("3", "hashlib loop, 1 thread (reference)", gb / t_loop, "GB/s")
     bench.record("3", "ceiling: hashlib loop on 2 threads", gb / t_ceiling, "GB/s")
-    bench.record("3", "files.plan + files.verify_all (API)", gb / t_api, "GB/s")
+    bench.record("3", "Planner + verify_files (API)", gb / t_api, "GB/s")
     bench.record("3", "  of which files.plan", t_plan, "s")
     bench.record("3", "relman verify --checksums (CLI subprocess)", gb / t_cli, "GB/s")
     bench.record("3", "sha256sum -c SHA256SUMS (subprocess)", gb / t_coreutils, "GB/s")

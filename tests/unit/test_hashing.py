@@ -179,9 +179,13 @@ def test_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         hash_file(path)
 
 
-def test_io_error_while_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("size", [100, 3 * hashing.BLOCK_SIZE])
+def test_io_error_while_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int) -> None:
     path = tmp_path / "bad-disk.bin"
-    path.write_bytes(b"x" * 100)
+    path.write_bytes(b"x" * size)
+
+    def eio(*args: object) -> int:
+        raise OSError(errno.EIO, "Input/output error")
 
     class Failing:
         def __init__(self, *args: object, **kwargs: object) -> None: ...
@@ -189,11 +193,31 @@ def test_io_error_while_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
             return self
 
         def __exit__(self, *args: object) -> None: ...
-        def readinto(self, buf: bytearray) -> int:
-            raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(hashing, "open", Failing, raising=False)
+        readinto = staticmethod(eio)
+
+    monkeypatch.setattr(hashing, "open", Failing, raising=False)  # large files: a FileIO
+    monkeypatch.setattr(hashing.os, "readv", eio)  # small files: one readv
     with pytest.raises(InputError, match="bad-disk.bin: Input/output error"):
+        hash_file(path)
+
+
+def test_small_file_that_grows_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "small.bin"
+    path.write_bytes(b"x" * 1000)
+    real_fstat = os.fstat
+    calls = []
+
+    def grow_after_first_fstat(fd: int) -> os.stat_result:
+        result = real_fstat(fd)
+        if not calls:
+            calls.append(1)
+            with open(path, "ab") as handle:
+                handle.write(b"more")
+        return result
+
+    monkeypatch.setattr(hashing.os, "fstat", grow_after_first_fstat)
+    with pytest.raises(InputError, match="changed while it was being hashed"):
         hash_file(path)
 
 
