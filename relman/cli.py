@@ -278,8 +278,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     targets = [Path(p) for p in args.files]
     if not targets:
         targets = _listed_files(lists, index)
-    jobs = files.plan(
-        targets,
+    planner = files.Planner(
         sha256=sha256,
         checksum_lists=lists,
         signatures=[Path(p) for p in args.signature],
@@ -288,7 +287,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         require_signature=args.require_signature,
         index=index,
     )
-    report = files.verify_all(jobs, workers=args.jobs)
+    report = files.verify_files(targets, planner, workers=args.jobs)
     if args.json:
         _print_json(report.to_json())
     else:
