@@ -21,7 +21,7 @@ echo "== pytest"
 python -m pytest "$@"
 echo "== pytest without Qt (PySide6 made unimportable): the CLI and the non-GUI suite"
 PYTHONPATH="$PWD/tests/noqt${PYTHONPATH:+:$PYTHONPATH}" RELMAN_BLOCK_QT=1 \
-    python -m pytest -p no:pytestqt -q tests/unit tests/cli
+    python -m pytest -p no:pytest-qt -q tests/unit tests/cli
 '
 
 if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/dev/null; then
