@@ -151,7 +151,10 @@ class FileResult:
         failed = [c for c in self.checks if not c.ok]
         if failed:
             return failed[0].detail
-        sources = ", ".join(c.source for c in self.checks)
+        sources = ", ".join(
+            f"{c.source} by {c.signer}" if c.signer and c.kind != CHECKSUM else c.source
+            for c in self.checks
+        )
         return f"{len(self.checks)} check{'s' if len(self.checks) != 1 else ''} passed ({sources})"
 
     def to_json(self) -> dict[str, object]:
