@@ -256,3 +256,46 @@ def test_dsse_verifies_with_relman_and_securesystemslib(
     (result,) = verify_all(plan([artifact], context=context)).files
     assert result.ok, result.summary
     assert result.checks[0].kind == "provenance" and result.checks[0].signer.startswith("ci (")
+
+
+def test_a_locked_keyring_is_named_as_locked(tmp_path: Path) -> None:
+    """Lock the collection in a session of its own (so this run's keyring stays unlocked)."""
+    import os
+    import sys
+
+    script = (
+        "import secretstorage\n"
+        "from relman import keystore, secrets\n"
+        "keystore.generate('rm-anna')\n"
+        "with secretstorage.dbus_init() as conn:\n"
+        "    secretstorage.get_default_collection(conn).lock()\n"
+        "print(secrets.status())\n"
+        "try:\n"
+        "    keystore.load_private('rm-anna')\n"
+        "except secrets.KeyringUnavailable as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    shell = (
+        'eval "$(printf test | gnome-keyring-daemon --unlock --components=secrets)"; '
+        f'exec {sys.executable} -c "$RELMAN_SCRIPT"'
+    )
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "RELMAN_HOME": str(tmp_path / "relman"),
+        "RELMAN_SCRIPT": script,
+        "DISPLAY": "",
+    }
+    proc = subprocess.run(
+        ["dbus-run-session", "--", "bash", "-c", shell],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "keyring: Secret Service, locked: unlock it" in proc.stdout, proc.stdout + proc.stderr
+    assert (
+        "refused: the OS keyring is locked; unlock it to read 'signing-key:rm-anna'" in proc.stdout
+    )
+    assert "PRIVATE KEY" not in proc.stdout + proc.stderr
