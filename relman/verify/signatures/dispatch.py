@@ -139,13 +139,3 @@ def prepare_bytes(data: bytes, source: str, context: Context) -> Prepared:
     except Exception as exc:
         logger.exception("parsing %s failed unexpectedly", source)
         return Prepared(source, failure=_failed(source, f"cannot be read: {type(exc).__name__}"))
-
-
-def sidecars(target: Path) -> list[Path]:
-    """Signature and provenance files beside ``target`` (``FILE.sig`` ...)."""
-    found = []
-    for suffix in SIDECAR_SUFFIXES:
-        candidate = target.with_name(target.name + suffix)
-        if candidate.is_file():
-            found.append(candidate)
-    return found
