@@ -71,6 +71,8 @@ def run_parallel(
             if item is None:
                 running -= 1
                 continue
+            if cancel is not None:
+                cancel.raise_if_cancelled()
             index, outcome = item
             if isinstance(outcome, BaseException) and not isinstance(outcome, RelmanError):
                 raise outcome
