@@ -24,6 +24,7 @@ from relman import APP_NAME
 from .about import AboutDialog
 from .details import DetailsPanel
 from .icons import IconSet, app_icon
+from .keys_page import KeysPage
 from .pages import PLANNED_PAGES, PlaceholderPage
 from .status_bar import TaskStatus
 from .tasks import TaskRunner
@@ -31,7 +32,10 @@ from .verify_page import VerifyPage
 
 logger = logging.getLogger(__name__)
 
-PAGE_NAMES = ("Verify", *(p.name for p in PLANNED_PAGES))
+KEYS_PAGE = "Keys & Trust"
+_PLANNED = {p.name: p for p in PLANNED_PAGES}
+#: UX.md's sidebar order: Keys & Trust sits between Audit and Settings.
+PAGE_NAMES = ("Verify", *(n for n in _PLANNED if n != "Settings"), KEYS_PAGE, "Settings")
 
 
 class MainWindow(QMainWindow):
@@ -58,8 +62,10 @@ class MainWindow(QMainWindow):
 
         self.verify_page = VerifyPage(runner, self.icons)
         self._add_page("Verify", self.verify_page)
-        for planned in PLANNED_PAGES:
-            self._add_page(planned.name, PlaceholderPage(planned))
+        self.keys_page = KeysPage(runner, self.icons)
+        for name in PAGE_NAMES[1:]:
+            page = self.keys_page if name == KEYS_PAGE else PlaceholderPage(_PLANNED[name])
+            self._add_page(name, page)
         self.navigation.currentRowChanged.connect(self.pages.setCurrentIndex)
         self.navigation.setCurrentRow(0)
 
