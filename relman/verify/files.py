@@ -473,7 +473,7 @@ def verify_files(
     1.55x a one-thread hashlib loop this way, 1.4x interleaved, on 2 cores).
     """
     from relman.verify.hashing import default_workers
-    from relman.verify.parallel import run_parallel
+    from relman.verify.parallel import run_all
 
     jobs = []
     for file in files:
@@ -484,13 +484,15 @@ def verify_files(
     def work(index: int) -> FileResult:
         return verify_job(jobs[index], cancel=cancel)
 
-    results: list[FileResult | None] = [None] * len(jobs)
-    count = workers or default_workers()
-    for index, outcome in run_parallel(len(jobs), work, workers=count, cancel=cancel):
-        if isinstance(outcome, RelmanError):
-            outcome = FileResult(path=jobs[index].path, error=str(outcome))
-        results[index] = outcome
-    return Report(tuple(r for r in results if r is not None))
+    outcomes = run_all(len(jobs), work, workers=workers or default_workers(), cancel=cancel)
+    return Report(
+        tuple(
+            FileResult(path=job.path, error=str(outcome))
+            if isinstance(outcome, RelmanError)
+            else outcome
+            for job, outcome in zip(jobs, outcomes, strict=True)
+        )
+    )
 
 
 def is_checksum_file(path: Path) -> bool:
