@@ -47,10 +47,10 @@ PLANNED_PAGES = (
     ),
     PlannedPage(
         "Settings",
-        "Registry profiles, their environments in order, trusted public keys and your signing keys "
-        "in the OS keyring.",
-        "Arrives with profiles and the trust store. Tokens and private keys stay in the OS "
-        "keyring; nothing secret is written to disk.",
+        "Registry profiles (Artifactory, Nexus or a local folder), their environments in order, "
+        "and the promotion policy of each environment.",
+        "Arrives with the registry layer. Registry tokens will stay in the OS keyring, like the "
+        "signing keys on the Keys & Trust page; nothing secret is written to disk.",
     ),
 )
 

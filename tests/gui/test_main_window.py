@@ -19,7 +19,7 @@ from relman import __version__
 from relman.gui.main_window import PAGE_NAMES
 from relman.gui.pages import PlaceholderPage
 
-ORDER = ["Verify", "Builds", "Lineage", "Environments", "Audit", "Settings"]
+ORDER = ["Verify", "Builds", "Lineage", "Environments", "Audit", "Keys & Trust", "Settings"]
 
 
 def test_sidebar_pages_in_order_verify_first(window) -> None:
