@@ -31,7 +31,7 @@ def test_sidebar_pages_in_order_verify_first(window) -> None:
 
 
 def test_every_placeholder_page_says_what_comes(qtbot, window) -> None:
-    for name in ORDER[1:]:
+    for name in [n for n in ORDER[1:] if n != "Keys & Trust"]:
         window.show_page(name)
         page = window.pages.currentWidget()
         assert isinstance(page, PlaceholderPage)
