@@ -348,7 +348,12 @@ def _cmd_keys_import(args: argparse.Namespace) -> int:
     password = None
     if args.passphrase_stdin:
         password = sys.stdin.buffer.readline().rstrip(b"\r\n")
-    record = keystore.import_key(args.name, data, origin=args.file, password=password)
+    try:
+        record = keystore.import_key(args.name, data, origin=args.file, password=password)
+    except keystore.PassphraseNeeded as exc:
+        raise keystore.PassphraseNeeded(
+            f"{exc} (give it on standard input with --passphrase-stdin)"
+        ) from None
     print(f"imported {record.name} ({record.kind}, {record.fingerprint}) into the OS keyring")
     return 0
 

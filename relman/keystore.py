@@ -30,6 +30,10 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _ACCOUNT = "signing-key:{name}"
 
 
+class PassphraseNeeded(InputError):
+    """The private key to import is encrypted and no passphrase was given."""
+
+
 @dataclass(frozen=True, slots=True)
 class SigningKey:
     """The public record of a signing key (the private half stays in the keyring)."""
@@ -174,9 +178,8 @@ def _parse_private(data: bytes, origin: str, password: bytes | None) -> PrivateK
             break
         except TypeError as exc:
             if "encrypted" in str(exc).lower() or "password" in str(exc).lower():
-                raise InputError(
-                    f"{origin}: the private key is encrypted; give its passphrase on standard "
-                    "input with --passphrase-stdin"
+                raise PassphraseNeeded(
+                    f"{origin}: the private key is encrypted; its passphrase is needed"
                 ) from None
             raise InputError(f"{origin}: {exc}") from None
         except ValueError:

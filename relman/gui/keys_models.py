@@ -322,15 +322,10 @@ def import_signing_key(
 ) -> keystore.SigningKey | NeedsPassphrase:
     """Import a private key file into the keyring, or say that it needs a passphrase."""
     data = read_key_file(path)
-    if password is None and any(marker in data for marker in _ENCRYPTED_MARKERS):
-        return NeedsPassphrase(path)
     try:
         return keystore.import_key(name, data, origin=display_path(path), password=password)
-    except InputError as exc:
-        # An encrypted DER file has no marker to look for; the core says so in its message.
-        if password is None and "is encrypted" in exc.message:
-            return NeedsPassphrase(path)
-        raise
+    except keystore.PassphraseNeeded:
+        return NeedsPassphrase(path)
 
 
 def public_key_text(record: keystore.SigningKey, fmt: str) -> str:

@@ -89,7 +89,7 @@ def test_import_refuses_what_does_not_fit_and_bad_files(tmp_path: Path) -> None:
         serialization.PrivateFormat.PKCS8,
         serialization.BestAvailableEncryption(b"hunter2"),
     )
-    with pytest.raises(InputError, match="passphrase-stdin"):
+    with pytest.raises(keystore.PassphraseNeeded, match="enc.pem: the private key is encrypted"):
         keystore.import_key("enc", encrypted, origin="enc.pem")
     with pytest.raises(InputError, match="passphrase is wrong"):
         keystore.import_key("enc", encrypted, origin="enc.pem", password=b"nope")
