@@ -314,7 +314,6 @@ class NeedsPassphrase:
     path: Path
 
 
-_ENCRYPTED_MARKERS = (b"ENCRYPTED PRIVATE KEY", b"Proc-Type: 4,ENCRYPTED")
 
 
 def import_signing_key(
