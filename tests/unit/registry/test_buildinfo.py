@@ -351,3 +351,19 @@ def test_round_trip(**kwargs: object) -> None:
     # Build-info's own time format, whatever the offset given.
     if record.started is not None:
         assert record.started_raw.endswith("+0000") and record.started.tzinfo == UTC
+
+
+def test_dump_with_odd_modules_in_raw() -> None:
+    raw = {
+        "name": "a",
+        "number": "1",
+        "modules": [
+            {"id": "m", "artifacts": [{"name": "x", "md5": "0" * 32}]},
+            {"id": "m", "type": "duplicate id"},
+        ],
+    }
+    from dataclasses import replace
+
+    record = buildinfo.parse(raw)
+    out = buildinfo.dump(replace(record, raw=json.dumps({**raw, "modules": [*raw["modules"], 7]})))  # type: ignore[list-item]
+    assert out["modules"] == [{"id": "m", "artifacts": [{"name": "x", "md5": "0" * 32}]}]

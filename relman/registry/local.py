@@ -1,0 +1,599 @@
+"""The embedded local registry: a folder on disk that behaves like a small registry.
+
+It is the default registry when no server is configured, the demo's registry, and the form
+of an offline evidence bundle. A person can read it with ``ls`` and ``cat``::
+
+    ROOT/
+      repos/<repo>/<path>                   artifact bytes, exactly as deployed (and sidecars
+                                            such as <path>.sig beside them, as files of their own)
+      .relman/registry.json                 {"format": "relman-local-registry", "schema": 1}
+      .relman/lock                          advisory lock taken around every metadata change
+      .relman/repos/<repo>.json             {"package_type": "generic"} per repository
+      .relman/items/<repo>/<path>.json      per item: size, created, checksums, properties
+      .relman/builds/<name>/<number>.json   JFrog build-info, as Artifactory stores it
+      .relman/tmp/                          bytes being written (same file system as repos/)
+
+Build names and numbers are percent-encoded in file names (``acme%2Fapp``), so any build
+name maps to one file. Item metadata looks like::
+
+    {"schema": 1, "size": 1024, "created": "2025-03-02T10:10:00.000000+00:00",
+     "checksums": {"sha256": "...", "sha1": "...", "md5": "..."},
+     "properties": {"build.name": ["acme-app"], "vcs.revision": ["3f1c..."]}}
+
+There is no separate index by digest, build or commit: lookups read the item metadata (one
+small JSON file per artifact) when asked. A second copy of the same facts would have to be
+kept in step by every writer and repaired after every crash; a scan of a few thousand small
+files takes milliseconds and cannot disagree with the items it reads. Callers that ask many
+questions at once (lineage) iterate :meth:`LocalRegistry.items` once and build their own maps.
+
+Rules every write keeps:
+
+- metadata is written to a temporary file and renamed into place, so a reader sees the old
+  file or the new one; a crash leaves no half file;
+- read-modify-write of metadata happens under an advisory lock (``flock`` on POSIX,
+  ``msvcrt.locking`` on Windows), so two relman processes never lose each other's changes;
+- artifact bytes are never rewritten: they are streamed to ``.relman/tmp`` while hashed, then
+  hard-linked to their final path, which fails if the path exists. A deploy or copy to a path
+  that holds different bytes is refused; one that holds the same bytes changes nothing;
+- paths are repository-relative, with no ``..``, no empty or ``.`` segment, no backslash, no NUL,
+  not absolute, and never resolve through a symbolic link to outside their repository.
+
+A file put into ``repos/`` by hand is listed, with no recorded checksums until it is deployed
+through relman: like an old Artifactory item without a sha256, lineage reports it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import urllib.parse
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from relman.errors import InputError, UsageError, VerificationError
+from relman.model import (
+    BuildRecord,
+    CancelToken,
+    Capabilities,
+    Digests,
+    Location,
+    ProgressCallback,
+    RepoPath,
+    Repository,
+)
+from relman.paths import atomic_write, ensure_dir
+from relman.registry import buildinfo, storage
+from relman.registry.base import (
+    DIGESTS,
+    SIDECAR_SUFFIXES,
+    Conflict,
+    NotFound,
+    PropertyValues,
+    Write,
+    check_property_name,
+    describe_properties,
+    property_values,
+)
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "relman-local-registry"
+SCHEMA = 1
+META = ".relman"
+_MAX_SIDECAR = 16 << 20
+_CAPABILITIES = Capabilities(
+    name="relman local registry",
+    version=str(SCHEMA),
+    properties=True,
+    copy=True,
+    move=True,
+    build_promotion=False,
+    tags=False,
+    staging_move=False,
+    signatures=True,
+)
+
+
+class LocalRegistry:
+    """A registry in a folder; see the module docstring for its layout and rules."""
+
+    def __init__(self, root: str | os.PathLike[str], *, create: bool = False) -> None:
+        self.root = Path(root).expanduser().absolute()
+        self._meta = self.root / META
+        marker = self._meta / "registry.json"
+        if not marker.is_file():
+            if not create:
+                raise NotFound(f"{self.root}: no relman local registry here")
+            self._initialise(marker)
+        else:
+            self._check_marker(marker)
+        self._repos = self.root / "repos"
+        self._tmp = self._meta / "tmp"
+
+    def _initialise(self, marker: Path) -> None:
+        if self.root.exists() and not self.root.is_dir():
+            raise UsageError(f"{self.root}: is a file, not a folder for a local registry")
+        if self.root.is_dir() and any(p.name != META for p in self.root.iterdir()):
+            raise UsageError(
+                f"{self.root}: the folder is not empty and is not a relman local registry"
+            )
+        ensure_dir(self.root / "repos")
+        for folder in ("items", "builds", "repos", "tmp"):
+            ensure_dir(self._meta / folder)
+        atomic_write(marker, storage.json_bytes({"format": FORMAT, "schema": SCHEMA}))
+
+    def _check_marker(self, marker: Path) -> None:
+        try:
+            data = json.loads(marker.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{marker}: unreadable registry marker ({exc})") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise InputError(f"{marker}: not a relman local registry marker")
+        if not isinstance(data.get("schema"), int) or data["schema"] > SCHEMA:
+            raise InputError(
+                f"{self.root}: local registry schema {data.get('schema')!r} is newer than this "
+                f"relman understands ({SCHEMA}); upgrade relman"
+            )
+
+    def __repr__(self) -> str:
+        return f"LocalRegistry({str(self.root)!r})"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return _CAPABILITIES
+
+    # -- locking and paths -----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        fd = os.open(self._meta / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            storage.lock_fd(fd)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def _repo_dir(self, repo: str) -> Path:
+        folder = self._repos / storage.check_repo_key(repo)
+        if not folder.is_dir():
+            raise NotFound(f"no repository {repo!r} in {self.root}")
+        return folder
+
+    def _file(self, repo: str, path: str) -> Path:
+        """The bytes' path, refusing any that resolves outside the repository."""
+        folder = self._repo_dir(repo)
+        target = folder / storage.check_item_path(path)
+        real_root = os.path.realpath(folder)
+        real = os.path.realpath(target)
+        if os.path.commonpath([real_root, real]) != real_root:
+            raise UsageError(f"{repo}/{path}: resolves outside its repository (symbolic link)")
+        return target
+
+    def _meta_file(self, repo: str, path: str) -> Path:
+        return self._meta / "items" / repo / (path + ".json")
+
+    def _existing(self, repo: str, path: str) -> Path:
+        target = self._file(repo, path)
+        if not target.is_file():
+            raise NotFound(f"{repo}/{path}: no such item in {self.root}")
+        return target
+
+    # -- repositories ----------------------------------------------------------------------
+
+    def create_repository(self, key: str, package_type: str = "generic") -> Repository:
+        storage.check_repo_key(key)
+        with self._locked():
+            ensure_dir(self._repos / key)
+            atomic_write(
+                self._meta / "repos" / f"{key}.json",
+                storage.json_bytes({"package_type": package_type}),
+            )
+        return Repository(key, "local", package_type)
+
+    def repositories(self) -> Iterator[Repository]:
+        if not self._repos.is_dir():
+            return
+        for entry in sorted(os.scandir(self._repos), key=lambda e: e.name):
+            if not entry.is_dir(follow_symlinks=False) or not storage.REPO_KEY.fullmatch(
+                entry.name
+            ):
+                continue
+            config = storage.read_json(self._meta / "repos" / f"{entry.name}.json") or {}
+            package_type = config.get("package_type")
+            yield Repository(
+                entry.name, "local", package_type if isinstance(package_type, str) else "generic"
+            )
+
+    # -- items -----------------------------------------------------------------------------
+
+    def items(self, repo: str, under: str = "") -> Iterator[Location]:
+        folder = self._repo_dir(repo)
+        start = self._file(repo, under) if under else folder
+        real_root = os.path.realpath(folder)
+        for dirpath, dirnames, filenames in os.walk(start):
+            dirnames.sort()
+            for filename in sorted(filenames):
+                full = os.path.join(dirpath, filename)
+                real = os.path.realpath(full)
+                if os.path.commonpath([real_root, real]) != real_root or not Path(real).is_file():
+                    logger.warning("skipping %s: resolves outside %s", full, folder)
+                    continue
+                rel = os.path.relpath(full, folder).replace(os.sep, "/")
+                yield self._location(repo, rel, Path(full))
+
+    def _all_items(self) -> Iterator[Location]:
+        for repo in self.repositories():
+            yield from self.items(repo.key)
+
+    def location(self, repo: str, path: str) -> Location:
+        return self._location(repo, path, self._existing(repo, path))
+
+    def _location(self, repo: str, path: str, target: Path) -> Location:
+        meta = storage.read_json(self._meta_file(repo, path)) or {}
+        checksums = meta.get("checksums") if isinstance(meta.get("checksums"), dict) else {}
+        assert isinstance(checksums, dict)
+        created = None
+        if isinstance(meta.get("created"), str):
+            with contextlib.suppress(ValueError):
+                created = datetime.fromisoformat(meta["created"])
+        return Location(
+            repo=repo,
+            path=path,
+            size=target.stat().st_size,
+            sha256=_str_or_none(checksums.get("sha256")),
+            sha1=_str_or_none(checksums.get("sha1")),
+            md5=_str_or_none(checksums.get("md5")),
+            created=created,
+            properties=MappingProxyType(_properties_of(meta)),
+        )
+
+    def properties(self, repo: str, path: str) -> Mapping[str, tuple[str, ...]]:
+        return self.location(repo, path).properties
+
+    def find_by_sha256(self, sha256: str) -> Iterator[Location]:
+        wanted = sha256.strip().lower()
+        return (loc for loc in self._all_items() if loc.sha256 == wanted)
+
+    def find_by_property(self, name: str, value: str) -> Iterator[Location]:
+        check_property_name(name)
+        return (loc for loc in self._all_items() if value in loc.properties.get(name, ()))
+
+    def find_by_build(self, name: str, number: str) -> Iterator[Location]:
+        try:
+            record: BuildRecord | None = self.build_record(name, number)
+        except NotFound:
+            record = None
+        sha256s = {a.sha256 for a in record.artifacts if a.sha256} if record else set()
+        sha1s = {a.sha1 for a in record.artifacts if a.sha1} if record else set()
+        for loc in self._all_items():
+            names = loc.properties.get("build.name")
+            numbers = loc.properties.get("build.number")
+            if names is not None or numbers is not None:
+                if name in (names or ()) and number in (numbers or ()):
+                    yield loc
+            elif (loc.sha256 and loc.sha256 in sha256s) or (loc.sha1 and loc.sha1 in sha1s):
+                yield loc
+
+    def find_by_commit(self, commit: str) -> Iterator[Location]:
+        wanted = commit.strip().lower()
+        if len(wanted) < 7:
+            raise UsageError(f"commit {commit!r} is too short to look up (7 hex digits or more)")
+        seen: set[tuple[str, str]] = set()
+        for loc in self._all_items():
+            if any(v.lower().startswith(wanted) for v in loc.properties.get("vcs.revision", ())):
+                seen.add((loc.repo, loc.path))
+                yield loc
+        for name in self.build_names():
+            for number in self.build_numbers(name):
+                revision = self.build_record(name, number).vcs_revision or ""
+                if revision.startswith(wanted):
+                    for loc in self.find_by_build(name, number):
+                        if (loc.repo, loc.path) not in seen:
+                            seen.add((loc.repo, loc.path))
+                            yield loc
+
+    def sidecars(self, repo: str, path: str) -> dict[str, bytes]:
+        target = self._existing(repo, path)
+        found: dict[str, bytes] = {}
+        for suffix in SIDECAR_SUFFIXES:
+            side = self._file(repo, path + suffix)
+            if side.is_file():
+                with side.open("rb") as handle:
+                    found[suffix] = handle.read(_MAX_SIDECAR)
+        del target
+        return found
+
+    # -- bytes -----------------------------------------------------------------------------
+
+    def download(
+        self,
+        repo: str,
+        path: str,
+        dest: Path,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Digests:
+        loc = self.location(repo, path)
+        source = self._file(repo, path)
+        dest = Path(dest)
+        if dest.is_dir():
+            raise UsageError(f"{dest}: is a folder; give the file to download into")
+        ensure_dir(dest.parent)
+        with storage.temporary(dest.parent, dest.name) as tmp:
+            digests = storage.stream(source, tmp, progress, cancel)
+            _check_digests(f"{repo}/{path}", loc, digests)
+            os.replace(tmp, dest)
+        return digests
+
+    def deploy(
+        self,
+        repo: str,
+        path: str,
+        source: Path | bytes,
+        properties: PropertyValues | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Write:
+        """Put new bytes at ``repo``/``path`` (a helper for tests, the demo and imports).
+
+        The same bytes at the same path change nothing but the properties; different bytes
+        are refused with :class:`Conflict`: relman never rewrites an artifact.
+        """
+        target = self._file(repo, path)
+        props = property_values(properties or {})
+        label = f"{repo}/{path}"
+        with storage.temporary(self._tmp, "deploy") as tmp:
+            if isinstance(source, bytes):
+                digests = storage.hash_bytes(tmp, source, progress)
+            else:
+                digests = storage.stream(Path(source), tmp, progress, cancel)
+            with self._locked():
+                if target.exists():
+                    self._same_bytes_or_conflict(label, target, digests, "deploy")
+                    if props:
+                        self._update_properties(repo, path, props, ())
+                    return Write("deploy", label, "already there with the same sha256")
+                meta = _new_meta(digests, props)
+                self._place(tmp, target, self._meta_file(repo, path), meta)
+        return Write("deploy", label, f"sha256 {digests.sha256}")
+
+    def _same_bytes_or_conflict(
+        self, label: str, target: Path, digests: Digests, action: str
+    ) -> None:
+        repo, path = label.split("/", 1)
+        existing = self._location(repo, path, target).sha256
+        if existing is None:
+            existing = storage.stream(target, None, None, None).sha256
+        if existing != digests.sha256:
+            raise Conflict(
+                f"{label}: already holds different bytes (sha256 {existing}); relman never "
+                f"rewrites an artifact, {action} to a new path instead"
+            )
+
+    def _place(self, tmp: Path, target: Path, meta_path: Path, meta: dict[str, Any]) -> None:
+        """Metadata first, then the bytes by hard link (fails if the path exists)."""
+        old_meta = meta_path.read_bytes() if meta_path.is_file() else None
+        atomic_write(meta_path, storage.json_bytes(meta))
+        ensure_dir(target.parent)
+        try:
+            storage.link_new(tmp, target)
+        except BaseException:
+            if old_meta is None:
+                with contextlib.suppress(FileNotFoundError):
+                    meta_path.unlink()
+            else:
+                atomic_write(meta_path, old_meta)
+            raise
+
+    # -- promotion primitives --------------------------------------------------------------
+
+    def set_properties(
+        self, repo: str, path: str, properties: PropertyValues, *, dry_run: bool = False
+    ) -> Write:
+        self._existing(repo, path)
+        props = property_values(properties)
+        if not props:
+            raise UsageError("set_properties: no property given")
+        write = Write("set-properties", f"{repo}/{path}", describe_properties(props), dry_run)
+        if not dry_run:
+            with self._locked():
+                self._update_properties(repo, path, props, ())
+        return write
+
+    def delete_properties(
+        self, repo: str, path: str, names: Sequence[str], *, dry_run: bool = False
+    ) -> Write:
+        self._existing(repo, path)
+        wanted = [check_property_name(n) for n in names]
+        if not wanted:
+            raise UsageError("delete_properties: no property name given")
+        write = Write("delete-properties", f"{repo}/{path}", ", ".join(wanted), dry_run)
+        if not dry_run:
+            with self._locked():
+                self._update_properties(repo, path, {}, wanted)
+        return write
+
+    def _update_properties(
+        self,
+        repo: str,
+        path: str,
+        new: Mapping[str, tuple[str, ...]],
+        remove: Sequence[str],
+    ) -> None:
+        """Read-modify-write of one item's metadata; the caller holds the lock."""
+        meta_path = self._meta_file(repo, path)
+        meta = storage.read_json(meta_path) or {"schema": SCHEMA, "checksums": {}}
+        props = _properties_of(meta)
+        for name in remove:
+            props.pop(name, None)
+        props.update(new)
+        meta["properties"] = {k: list(v) for k, v in props.items()}
+        atomic_write(meta_path, storage.json_bytes(meta))
+
+    def copy(
+        self,
+        src: RepoPath,
+        dst: RepoPath,
+        *,
+        dry_run: bool = False,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Write:
+        return self._transfer("copy", src, dst, dry_run, progress, cancel)
+
+    def move(
+        self,
+        src: RepoPath,
+        dst: RepoPath,
+        *,
+        dry_run: bool = False,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Write:
+        return self._transfer("move", src, dst, dry_run, progress, cancel)
+
+    def _transfer(
+        self,
+        action: str,
+        src: RepoPath,
+        dst: RepoPath,
+        dry_run: bool,
+        progress: ProgressCallback | None,
+        cancel: CancelToken | None,
+    ) -> Write:
+        source = self._existing(src.repo, src.path)
+        target = self._file(dst.repo, dst.path)
+        if (src.repo, src.path) == (dst.repo, dst.path):
+            raise UsageError(f"{action}: {src} onto itself")
+        loc = self._location(src.repo, src.path, source)
+        label = str(dst)
+        if target.exists():
+            # Same bytes already there: nothing to write (and a move leaves the source alone).
+            digests = storage.stream(source, None, None, None)
+            self._same_bytes_or_conflict(label, target, digests, action)
+            return Write(action, label, f"already there with the same sha256 as {src}", dry_run)
+        write = Write(action, label, f"from {src} (sha256 {loc.sha256 or 'unrecorded'})", dry_run)
+        if dry_run:
+            return write
+        meta = storage.read_json(self._meta_file(src.repo, src.path)) or {"checksums": {}}
+        meta["schema"] = SCHEMA
+        meta["created"] = datetime.now(UTC).isoformat()
+        with storage.temporary(self._tmp, action) as tmp:
+            # Stream and hash the copy, and prove it has the bytes the registry recorded.
+            digests = storage.stream(source, tmp, progress, cancel)
+            _check_digests(str(src), loc, digests)
+            meta["checksums"] = digests.as_dict()
+            meta["size"] = digests.size
+            with self._locked():
+                if target.exists():
+                    self._same_bytes_or_conflict(label, target, digests, action)
+                    return Write(action, label, f"already there with the same sha256 as {src}")
+                self._place(tmp, target, self._meta_file(dst.repo, dst.path), meta)
+                if action == "move":
+                    with contextlib.suppress(FileNotFoundError):
+                        self._meta_file(src.repo, src.path).unlink()
+                    source.unlink()
+        return write
+
+    # -- builds ----------------------------------------------------------------------------
+
+    def _build_file(self, name: str, number: str) -> Path:
+        storage.check_build_key("name", name)
+        storage.check_build_key("number", number)
+        return self._meta / "builds" / _quote(name) / (_quote(number) + ".json")
+
+    def publish_build(self, build: BuildRecord | bytes | Mapping[str, Any]) -> Write:
+        """Store a build record (build-info). Republishing the same run replaces it; a
+        different run under the same number is refused (build numbers are not reused)."""
+        record = build if isinstance(build, BuildRecord) else buildinfo.parse(build)
+        target = self._build_file(record.name, record.number)
+        label = f"build {record.name}/{record.number}"
+        with self._locked():
+            if target.is_file():
+                old = buildinfo.parse(target.read_bytes(), source=str(target))
+                if old.started != record.started:
+                    raise Conflict(
+                        f"{label}: already published with start time {old.started_raw or 'none'}; "
+                        "a build number is never reused"
+                    )
+            atomic_write(target, buildinfo.dumps(record))
+        return Write("publish-build", label, f"{len(record.artifacts)} artifacts")
+
+    def build_names(self) -> Iterator[str]:
+        folder = self._meta / "builds"
+        if not folder.is_dir():
+            return
+        for entry in sorted(os.scandir(folder), key=lambda e: urllib.parse.unquote(e.name)):
+            if entry.is_dir() and any(p.suffix == ".json" for p in Path(entry.path).iterdir()):
+                yield urllib.parse.unquote(entry.name)
+
+    def build_numbers(self, name: str) -> list[str]:
+        folder = self._meta / "builds" / _quote(storage.check_build_key("name", name))
+        if not folder.is_dir():
+            raise NotFound(f"no build named {name!r} in {self.root}")
+        runs: list[tuple[float, int, str]] = []
+        for entry in os.scandir(folder):
+            if entry.name.endswith(".json") and not entry.name.startswith("."):
+                number = urllib.parse.unquote(entry.name[: -len(".json")])
+                record = self.build_record(name, number)
+                when = record.started.timestamp() if record.started else float("-inf")
+                runs.append((when, int(number) if number.isdigit() else -1, number))
+        return [number for *_, number in sorted(runs, reverse=True)]
+
+    def build_record(self, name: str, number: str) -> BuildRecord:
+        target = self._build_file(name, number)
+        try:
+            data = target.read_bytes()
+        except FileNotFoundError:
+            raise NotFound(f"no build {name}/{number} in {self.root}") from None
+        return buildinfo.parse(data, source=str(target))
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _quote(text: str) -> str:
+    return urllib.parse.quote(text, safe=" @+-_,=")
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _properties_of(meta: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    raw = meta.get("properties")
+    if not isinstance(raw, dict):
+        return {}
+    out: dict[str, tuple[str, ...]] = {}
+    for key, value in raw.items():
+        values = value if isinstance(value, list) else [value]
+        out[str(key)] = tuple(str(v) for v in values)
+    return out
+
+
+def _new_meta(digests: Digests, props: Mapping[str, tuple[str, ...]]) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "size": digests.size,
+        "created": datetime.now(UTC).isoformat(),
+        "checksums": digests.as_dict(),
+        "properties": {k: list(v) for k, v in props.items()},
+    }
+
+
+def _check_digests(label: str, loc: Location, digests: Digests) -> None:
+    for name in DIGESTS:
+        recorded = getattr(loc, name)
+        actual = getattr(digests, name)
+        if recorded is not None and recorded != actual:
+            raise VerificationError(
+                f"{label}: the bytes read have {name} {actual} but the registry records "
+                f"{recorded}; they were changed after they were deployed"
+            )
