@@ -9,6 +9,7 @@ view a handful of repaints per second, not one per callback.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
+    QModelRoleDataSpan,
     QObject,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -28,6 +30,7 @@ from PySide6.QtGui import QFont, QFontDatabase
 from relman.verify.files import FileResult
 from relman.verify.hashing import display_path
 
+from .evidence import KindSummary, checks_tooltip, summarize, verdict
 from .icons import IconSet
 from .qtcompat import emit
 
@@ -37,12 +40,14 @@ FLUSH_MS = 80
 #: Totals (summaries, progress bars) follow at most this often; a bar repaints synchronously.
 TOTALS_MS = 250
 
-COL_FILE, COL_SIZE, COL_PROGRESS, COL_SHA256, COL_RESULT, COL_REASON = range(6)
-HEADERS = ("File", "Size", "Progress", "SHA-256", "Result", "Reason")
+COL_FILE, COL_SIZE, COL_PROGRESS, COL_SHA256, COL_CHECKS, COL_RESULT, COL_REASON = range(7)
+HEADERS = ("File", "Size", "Progress", "SHA-256", "Checks", "Result", "Reason")
 
 SortRole = Qt.ItemDataRole.UserRole + 1
 ObjectRole = Qt.ItemDataRole.UserRole + 2
 ProgressRole = Qt.ItemDataRole.UserRole + 3
+#: The Checks column: a tuple of :class:`KindSummary`, one per check kind present.
+ChecksRole = Qt.ItemDataRole.UserRole + 4
 
 #: The word shown for each status; never colour alone.
 STATUS_WORDS = {
@@ -74,6 +79,8 @@ class VerifyRow:
     done: int = 0
     reason: str = ""
     result: FileResult | None = None
+    #: One summary per check kind (set with the result).
+    kinds: tuple[KindSummary, ...] = ()
 
     @property
     def display(self) -> str:
@@ -86,6 +93,13 @@ class VerifyRow:
     @property
     def finished(self) -> bool:
         return self.status in FINAL
+
+    @property
+    def checks_text(self) -> str:
+        """The Checks column in words (shown to screen readers and searched)."""
+        if self.result is None:
+            return ""
+        return ", ".join(k.text for k in self.kinds) or "no checks"
 
     @property
     def percent(self) -> int:
@@ -153,8 +167,22 @@ class VerifyTableModel(QAbstractTableModel):
     ) -> Any:
         if not index.isValid() or index.row() >= len(self._rows):
             return None
-        row = self._rows[index.row()]
-        column = index.column()
+        return self._data(self._rows[index.row()], index.column(), role)
+
+    def multiData(
+        self, index: QModelIndex | QPersistentModelIndex, span: QModelRoleDataSpan
+    ) -> None:
+        """Every role a delegate asks for in one call (a repaint makes a few thousand fewer
+        calls into Python, each of which may wait for the interpreter lock)."""
+        if not index.isValid() or index.row() >= len(self._rows):
+            for item in span:
+                item.clearData()
+            return
+        row, column = self._rows[index.row()], index.column()
+        for item in span:
+            item.setData(self._data(row, column, item.role()))
+
+    def _data(self, row: VerifyRow, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, column)
         if role == ObjectRole:
@@ -163,6 +191,8 @@ class VerifyTableModel(QAbstractTableModel):
             return self._sort_key(row, column)
         if role == ProgressRole:
             return row.percent
+        if role == ChecksRole:
+            return row.kinds
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row, column)
         if role == Qt.ItemDataRole.DecorationRole and column == COL_RESULT:
@@ -184,6 +214,8 @@ class VerifyTableModel(QAbstractTableModel):
             return f"{row.percent}%" if row.status != "error" else ""
         if column == COL_SHA256:
             return row.sha256
+        if column == COL_CHECKS:
+            return row.checks_text
         if column == COL_RESULT:
             return STATUS_WORDS.get(row.status, row.status)
         if column == COL_REASON:
@@ -197,6 +229,8 @@ class VerifyTableModel(QAbstractTableModel):
             return row.percent
         if column == COL_RESULT:
             return STATUS_ORDER.get(row.status, len(STATUS_ORDER))
+        if column == COL_CHECKS:  # failed kinds first, then by how much evidence there is
+            return -10 * sum(k.failed for k in row.kinds) - len(row.kinds)
         return self._display(row, column).casefold()
 
     def _tooltip(self, row: VerifyRow, column: int) -> str | None:
@@ -206,6 +240,8 @@ class VerifyTableModel(QAbstractTableModel):
             return row.display
         if column == COL_SIZE and row.size is not None:
             return f"{row.size:,} bytes"
+        if column == COL_CHECKS:
+            return checks_tooltip(row.result.checks) if row.result is not None else None
         if column in (COL_REASON, COL_RESULT):
             return row.reason or None
         return None
@@ -249,12 +285,18 @@ class VerifyTableModel(QAbstractTableModel):
         self._account(row, -1)
         row.result = result
         row.status = result.status
-        row.reason = result.summary
+        row.reason = verdict(result)
+        row.kinds = summarize(result.checks)
         if result.size is not None:
             row.size = result.size
         row.done = row.size or 0
         self._account(row, 1)
         self._touch(index)
+
+    def set_results(self, results: Iterable[tuple[int, FileResult]]) -> None:
+        """Record a batch of (row, result) pairs; the view hears of them at the next flush."""
+        for index, result in results:
+            self.set_result(index, result)
 
     def set_status(self, index: int, status: str, reason: str = "") -> None:
         row = self._rows[index]
@@ -340,3 +382,14 @@ class VerifyProxyModel(QSortFilterProxyModel):
 
     def set_search(self, text: str) -> None:
         self.setFilterFixedString(text.strip())
+
+    def multiData(
+        self, index: QModelIndex | QPersistentModelIndex, span: QModelRoleDataSpan
+    ) -> None:
+        # QSortFilterProxyModel asks the source role by role; forward the span in one call.
+        source = self.sourceModel()
+        if source is None:
+            for item in span:
+                item.clearData()
+            return
+        source.multiData(self.mapToSource(index), span)

@@ -7,7 +7,13 @@ import os
 from collections.abc import Iterable
 
 from PySide6.QtCore import QItemSelection, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QPaintEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -24,13 +30,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .delegates import ProgressDelegate
+from .delegates import ChecksDelegate, ProgressDelegate
 from .drop_zone import DropTarget, DropZone
 from .icons import IconSet
 from .qtcompat import emit
 from .tasks import TaskRunner
-from .verify_controller import VerifyController
+from .verify_controller import Pacer, VerifyController
 from .verify_model import (
+    COL_CHECKS,
     COL_FILE,
     COL_PROGRESS,
     COL_RESULT,
@@ -44,7 +51,36 @@ from .verify_model import (
 
 logger = logging.getLogger(__name__)
 
-COLUMN_WIDTHS = {COL_FILE: 210, COL_SIZE: 70, COL_PROGRESS: 80, COL_SHA256: 140, COL_RESULT: 110}
+COLUMN_WIDTHS = {
+    COL_FILE: 180,
+    COL_SIZE: 70,
+    COL_PROGRESS: 72,
+    COL_SHA256: 120,
+    COL_CHECKS: 80,
+    COL_RESULT: 100,
+}
+#: Examples of a keyless Sigstore policy (the identity is a CI workflow's certificate SAN).
+IDENTITY_PLACEHOLDER = (
+    "optional, e.g. https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1.0"
+)
+ISSUER_PLACEHOLDER = "optional, e.g. https://token.actions.githubusercontent.com"
+
+
+class ResultsTable(QTableView):
+    """The results table, which paints before verification workers run Python again.
+
+    Painting the visible cells asks the model (Python) for a few thousand values, each call
+    taking the interpreter lock anew; while a worker runs Python each take can wait for the
+    lock's switch interval (5 ms), and a repaint stalled the window for 50-150 ms.
+    """
+
+    def __init__(self, pacer: Pacer, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._pacer = pacer
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        with self._pacer.gui_first():
+            super().paintEvent(event)
 
 
 class VerifyPage(QWidget):
@@ -56,10 +92,13 @@ class VerifyPage(QWidget):
     def __init__(self, runner: TaskRunner, icons: IconSet, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName("Verify page")
+        self._icons = icons
         self.model = VerifyTableModel(icons, self)
         self.proxy = VerifyProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.controller = VerifyController(runner, self.model, self)
+
+        self.controller.problem.connect(self.show_problem)
 
         self.stack = QStackedWidget()
         self.drop_zone = DropZone(icons)
@@ -70,13 +109,69 @@ class VerifyPage(QWidget):
         self.stack.addWidget(self._build_results())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.stack)
+        policy = self._build_policy()
+        layout.addWidget(self.notice)
+        layout.addWidget(self.stack, 1)
+        layout.addLayout(policy)
 
         self._drop.dropped.connect(self.add_paths)
         self.controller.session_started.connect(self._on_session_started)
         self.controller.session_finished.connect(self._on_session_finished)
         self.model.totals_changed.connect(self._update_totals)
         self._update_totals()
+
+    def _build_policy(self) -> QHBoxLayout:
+        """The Sigstore policy of the next drop, and a line for problems that stop a drop."""
+        line = QHBoxLayout()
+        line.setContentsMargins(9, 0, 9, 9)
+        heading = QLabel("Sigstore policy (next drop):")
+        heading.setProperty("role", "hint")
+        line.addWidget(heading)
+        self.identity_edit = QLineEdit()
+        self.identity_edit.setPlaceholderText(IDENTITY_PLACEHOLDER)
+        self.identity_edit.setAccessibleName("Signer identity")
+        self.identity_edit.setToolTip(
+            "The certificate identity (SAN) a keyless Sigstore signature or provenance must "
+            "carry; applies to the next drop. Keys in the trust store are always used."
+        )
+        self.identity_edit.setClearButtonEnabled(True)
+        self.issuer_edit = QLineEdit()
+        self.issuer_edit.setPlaceholderText(ISSUER_PLACEHOLDER)
+        self.issuer_edit.setAccessibleName("OIDC issuer")
+        self.issuer_edit.setToolTip("The OIDC issuer that certified the signer identity.")
+        self.issuer_edit.setClearButtonEnabled(True)
+        for label_text, edit, stretch in (
+            ("Signer i&dentity:", self.identity_edit, 3),
+            ("OIDC iss&uer:", self.issuer_edit, 2),
+        ):
+            for button in edit.findChildren(QToolButton):  # the line edit's clear button
+                button.setAccessibleName(f"Clear {edit.accessibleName().lower()}")
+            label = QLabel(label_text)
+            label.setBuddy(edit)
+            line.addWidget(label)
+            line.addWidget(edit, stretch)
+        self.notice = QLabel()
+        self.notice.setObjectName("verifyNotice")
+        self.notice.setAccessibleName("Verify problem")
+        self.notice.setWordWrap(False)
+        self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notice.setContentsMargins(9, 4, 9, 0)
+        self.notice.hide()
+        return line
+
+    def policy(self) -> tuple[str | None, str | None]:
+        """The Sigstore identity and issuer the next drop is verified with (None: not set)."""
+        return (
+            self.identity_edit.text().strip() or None,
+            self.issuer_edit.text().strip() or None,
+        )
+
+    def show_problem(self, message: str) -> None:
+        """One line above the table (a drop that cannot be verified at all); "" hides it."""
+        first = message.strip().splitlines()[0] if message.strip() else ""
+        self.notice.setText(f"⚠ error: {first}" if first else "")
+        self.notice.setToolTip(message)
+        self.notice.setVisible(bool(first))
 
     def _build_results(self) -> QWidget:
         page = QWidget()
@@ -122,7 +217,7 @@ class VerifyPage(QWidget):
         progress_line.addWidget(self.progress)
         layout.addLayout(progress_line)
 
-        self.table = QTableView()
+        self.table = ResultsTable(self.controller.pacer)
         self.table.setAccessibleName("Verification results")
         self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -131,6 +226,8 @@ class VerifyPage(QWidget):
         self.table.setWordWrap(False)
         self.table.setAlternatingRowColors(True)
         self.table.setItemDelegateForColumn(COL_PROGRESS, ProgressDelegate(self.table))
+        self.checks_delegate = ChecksDelegate(self._icons, self.table)
+        self.table.setItemDelegateForColumn(COL_CHECKS, self.checks_delegate)
         header = self.table.horizontalHeader()
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # keep the order files came in
         self.table.setSortingEnabled(True)
@@ -149,13 +246,16 @@ class VerifyPage(QWidget):
 
     def add_paths(self, paths: Iterable[str | os.PathLike[str]]) -> None:
         """Verify these files and folders (what a drop or the file dialog does)."""
-        self.controller.add_paths(paths)
+        identity, issuer = self.policy()
+        self.show_problem("")
+        self.controller.add_paths(paths, identity=identity, issuer=issuer)
 
     def cancel(self) -> bool:
         return self.controller.cancel()
 
     def clear(self) -> None:
         self.controller.clear()
+        self.show_problem("")
         self.search.clear()
         self.stack.setCurrentWidget(self.drop_zone)
         emit(self.row_selected, None)
@@ -233,9 +333,11 @@ class VerifyPage(QWidget):
                 parts.append(f"{counts[status]:,} {word}")
         self.summary.setText(" · ".join(parts))
         problems = counts["failed"] + counts["error"]
-        self.summary.setProperty("outcome", "failed" if problems else "ok")
-        self.summary.style().unpolish(self.summary)
-        self.summary.style().polish(self.summary)
+        outcome = "failed" if problems else "ok"
+        if self.summary.property("outcome") != outcome:  # re-polishing costs milliseconds
+            self.summary.setProperty("outcome", outcome)
+            self.summary.style().unpolish(self.summary)
+            self.summary.style().polish(self.summary)
         done, size = self.model.byte_progress()
         finished = total - counts["queued"] - counts["hashing"]
         value = done * 100 // size if size else finished * 100 // total

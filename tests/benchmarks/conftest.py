@@ -13,6 +13,7 @@ are shared and noisy, and an absolute time means little.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import shutil
@@ -42,9 +43,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:
-    if file_path.suffix == ".py" and file_path.name.startswith("bench_"):
-        return pytest.Module.from_parent(parent, path=file_path)
-    return None
+    if file_path.suffix != ".py" or not file_path.name.startswith("bench_"):
+        return None
+    # pytest's own collector takes a file named on the command line (or one matching
+    # python_files); collecting it here as well would run every benchmark twice.
+    if parent.session.isinitpath(file_path) or any(
+        fnmatch.fnmatch(file_path.name, pattern) for pattern in parent.config.getini("python_files")
+    ):
+        return None
+    return pytest.Module.from_parent(parent, path=file_path)
 
 
 # -- figures ------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The Verify page end to end: drops, folders, verdicts, details, cancel, 10,000 files."""
+"""The Verify page end to end: drops, folders, verdicts, signatures, provenance, the Sigstore
+policy, details, cancel, 10,000 files."""
 
 from __future__ import annotations
 
@@ -7,13 +8,24 @@ import os
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QGroupBox, QLabel
 
-from relman.gui.verify_model import COL_RESULT
+from relman import paths
+from relman.gui.verify_model import COL_CHECKS, COL_RESULT, ChecksRole
+from relman.sign import cosign_signature
+from relman.verify import truststore
 
 from .conftest import all_finished, final_statuses
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+SLSA = SHARED / "vectors" / "slsa"
+RULES_LINT = SLSA / "rules_lint-v1.3.1.tar.gz"
+RULES_LINT_IDENTITY = "https://github.com/bazel-contrib/.github/.github/workflows/release_ruleset.yaml@refs/tags/v7.1.0"
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 
 
 def drag_enter(x: int, y: int, mime: QMimeData) -> QDragEnterEvent:
@@ -202,3 +214,160 @@ def test_unreadable_file_is_an_error(qtbot, window, tmp_path: Path) -> None:
     page.add_paths([path])
     qtbot.waitUntil(lambda: all_finished(page), timeout=10_000)
     assert page.model.row(0).status == "error"
+
+
+# -- signatures, provenance and the Sigstore policy ---------------------------------------------
+
+
+def texts_of(panel) -> str:
+    labels = panel.widget().findChildren(QLabel)
+    return " ".join(label.text() for label in labels).replace("\u200b", "")
+
+
+@pytest.fixture
+def trusted_key() -> ec.EllipticCurvePrivateKey:
+    """A P-256 key whose public half is in the trust store as ``ci-release``."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    truststore.add("ci-release", pem, origin="test")
+    return key
+
+
+@pytest.fixture
+def signed_tree(tmp_path: Path, trusted_key: ec.EllipticCurvePrivateKey) -> Path:
+    """cosign signatures only (no checksums): good, tampered after signing, untrusted key."""
+    root = tmp_path / "signed"
+    root.mkdir()
+    for name, key, tamper in (
+        ("app.tar.gz", trusted_key, False),
+        ("tampered.tar.gz", trusted_key, True),
+        ("untrusted.tar.gz", ec.generate_private_key(ec.SECP256R1()), False),
+    ):
+        path = root / name
+        path.write_bytes(f"release {name}\n".encode() * 200)
+        (root / f"{name}.sig").write_bytes(cosign_signature(path, key))
+        if tamper:
+            path.write_bytes(f"release {name}!\n".encode() * 200)
+    return root
+
+
+def test_signed_folder_shows_signers_and_reasons(
+    qtbot, window, signed_tree: Path, trusted_key
+) -> None:
+    page = window.verify_page
+    page.add_paths([signed_tree])
+    qtbot.waitUntil(lambda: all_finished(page), timeout=15_000)
+    assert final_statuses(page) == {
+        "app.tar.gz": "verified",
+        "tampered.tar.gz": "failed",
+        "untrusted.tar.gz": "failed",
+    }
+    rows = {row.path.name: (n, row) for n, row in enumerate(page.model.rows())}
+    fingerprint = truststore.trusted_keys()[0].fingerprint
+
+    # verified by a signature alone: the word, and who signed it, in the table
+    n, good = rows["app.tar.gz"]
+    assert page.model.index(n, COL_RESULT).data() == "verified"
+    assert good.reason.startswith("signed by ci-release (SHA256:")
+    checks = page.model.index(n, COL_CHECKS)
+    assert checks.data() == "signature ok"
+    assert [(k.kind, k.ok) for k in checks.data(ChecksRole)] == [("signature", True)]
+    assert "signature (cosign) ok: app.tar.gz.sig" in checks.data(Qt.ItemDataRole.ToolTipRole)
+
+    page.select_source_row(n)
+    details = window.details
+    assert details.row is good
+    text = texts_of(details)
+    assert "signature ok" in text and "cosign" in text and "app.tar.gz.sig" in text
+    assert "ci-release" in text
+    values = details.values()
+    assert values["Check 1 fingerprint"] == fingerprint
+    copy = next(b for b in details.copy_buttons() if b.accessibleName() == "Copy fingerprint")
+    copy.click()
+    assert QGuiApplication.clipboard().text() == fingerprint
+
+    # tampered and untrusted: FAILED with the plain reason, in the table and the details
+    for name in ("tampered.tar.gz", "untrusted.tar.gz"):
+        n, row = rows[name]
+        assert page.model.index(n, COL_CHECKS).data() == "signature FAILED"
+        assert "signature does not match" in row.reason
+        page.select_source_row(n)
+        text = texts_of(window.details)
+        assert "signature FAILED" in text and "Reason:" in text
+        assert "wrong key or the file was modified" in text
+
+
+def test_group_boxes_per_kind(qtbot, window, tmp_path: Path, trusted_key) -> None:
+    """A file with a checksum and a signature lists them under their own headings."""
+    path = tmp_path / "both.bin"
+    path.write_bytes(b"both kinds of evidence\n" * 50)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    (tmp_path / "both.bin.sha256").write_text(f"{digest}  both.bin\n")
+    (tmp_path / "both.bin.sig").write_bytes(cosign_signature(path, trusted_key))
+    page = window.verify_page
+    page.add_paths([path])
+    qtbot.waitUntil(lambda: all_finished(page), timeout=10_000)
+    assert page.model.index(0, COL_CHECKS).data() == "checksum ok, signature ok"
+    page.select_source_row(0)
+    titles = [box.title() for box in window.details.widget().findChildren(QGroupBox)]
+    assert titles == ["Checksums (1)", "Signatures (1)", "Digests"]
+
+
+@pytest.mark.skipif(not RULES_LINT.is_file(), reason=f"shared SLSA vectors not found at {SLSA}")
+def test_provenance_facts_with_the_sigstore_policy(qtbot, window) -> None:
+    page = window.verify_page
+    assert page.identity_edit.accessibleName() == "Signer identity"
+    assert page.issuer_edit.accessibleName() == "OIDC issuer"
+    assert page.identity_edit.placeholderText() and page.issuer_edit.placeholderText()
+    qtbot.keyClicks(page.identity_edit, RULES_LINT_IDENTITY)
+    qtbot.keyClicks(page.issuer_edit, GITHUB_ISSUER)
+    page.add_paths([RULES_LINT])
+    qtbot.waitUntil(lambda: all_finished(page), timeout=30_000)
+    row = page.model.row(0)
+    assert row.status == "verified", row.reason
+    assert page.model.index(0, COL_CHECKS).data() == "provenance ok"
+    page.select_source_row(0)
+    details = window.details
+    values = details.values()
+    assert values["Check 1 commit"] == "8f70009fde0c94ade6ce2a054b94718c819126ec"
+    assert values["Check 1 identity"] == RULES_LINT_IDENTITY
+    text = texts_of(details)
+    assert "provenance ok" in text and "rules_lint-v1.3.1.tar.gz.intoto.jsonl" in text
+    assert "git+https://github.com/aspect-build/rules_lint@refs/heads/publish-to-bcr" in text
+    assert "release_ruleset.yaml@refs/tags/v7.1.0" in text  # the builder
+    assert GITHUB_ISSUER in text
+    assert "refs/heads/publish-to-bcr" in text and "2025-03-26T23:47:15Z" in text
+
+
+@pytest.mark.skipif(not RULES_LINT.is_file(), reason=f"shared SLSA vectors not found at {SLSA}")
+def test_keyless_provenance_without_a_policy_fails_with_the_fix(qtbot, window) -> None:
+    page = window.verify_page
+    page.add_paths([RULES_LINT])
+    qtbot.waitUntil(lambda: all_finished(page), timeout=30_000)
+    row = page.model.row(0)
+    assert row.status == "failed"
+    assert "Signer identity" in row.reason and "OIDC issuer" in row.reason
+    page.select_source_row(0)
+    assert "provenance FAILED" in texts_of(window.details)
+
+
+def test_unreadable_trust_store_is_one_line(qtbot, window, tmp_path: Path) -> None:
+    index = paths.resolve().config / "trust.toml"
+    index.parent.mkdir(parents=True, exist_ok=True)
+    index.write_text("this is [not toml\n")
+    path = tmp_path / "file.bin"
+    path.write_bytes(b"x")
+    page = window.verify_page
+    page.add_paths([path])
+    qtbot.waitUntil(lambda: not page.controller.running, timeout=10_000)
+    assert page.notice.isVisible()
+    message = page.notice.text()
+    assert "trust store" in message and "\n" not in message
+    assert "Traceback" not in message and "error" in message
+    assert page.model.rowCount() == 0
+    index.unlink()
+    page.add_paths([path])  # the next drop clears the message
+    assert not page.notice.isVisible()
+    qtbot.waitUntil(lambda: all_finished(page), timeout=10_000)
