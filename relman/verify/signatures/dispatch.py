@@ -63,9 +63,7 @@ def formats() -> Iterator[Format]:
         except ImportError:  # a format whose optional library is missing is skipped, loudly
             logger.warning("signature format %s is unavailable", module_name, exc_info=True)
             continue
-        found = getattr(module, attribute, None)
-        if found is not None:
-            yield found
+        yield getattr(module, attribute)
 
 
 def detect(data: bytes, filename: str) -> Format:
