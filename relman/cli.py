@@ -177,6 +177,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sig.add_argument("--output", "-o", help="where to write the signature (default: a sidecar)")
     sig.set_defaults(handler=_cmd_sign)
+
+    prof = sub.add_parser(
+        "profile",
+        help="registry profiles and their environments",
+        description=(
+            "Registry profiles: an Artifactory or Nexus server, or a local registry folder, "
+            "with its environments in promotion order. Tokens go to the OS keyring "
+            "(RELMAN_TOKEN stands in for one), never to a file."
+        ),
+        epilog="exit status: 0 done, 2 bad usage",
+    )
+    prof_sub = prof.add_subparsers(dest="profile_command", metavar="ACTION", required=True)
+    p = prof_sub.add_parser("add", help="add a profile")
+    p.add_argument("name")
+    p.add_argument("--kind", required=True, help="artifactory, nexus or local")
+    p.add_argument("--url", required=True, help="server URL (http/https), or a folder for local")
+    p.add_argument("--user", help="user name for the server")
+    p.add_argument(
+        "--token-stdin",
+        action="store_true",
+        help="read the access token from standard input into the OS keyring",
+    )
+    p.add_argument(
+        "--env",
+        metavar="NAME=repo:REPOKEY|NAME=label",
+        action="append",
+        default=[],
+        help="an environment, in promotion order; repeatable",
+    )
+    p.add_argument("--ca-bundle", metavar="FILE", help="CA certificates to trust for this server")
+    p.set_defaults(handler=_cmd_profile_add)
+    p = prof_sub.add_parser("list", help="list profiles")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_profile_list)
+    p = prof_sub.add_parser("remove", help="remove a profile and its keyring token")
+    p.add_argument("name")
+    p.set_defaults(handler=_cmd_profile_remove)
     return parser
 
 
@@ -504,3 +541,74 @@ def _print_verify_text(report: Any, *, quiet: bool) -> None:
         parts.append(f"{counts['error']} unreadable")
     if not quiet or len(parts) > 1:
         print(", ".join(parts))
+
+
+# -- profile ------------------------------------------------------------------------------
+
+
+def _cmd_profile_add(args: argparse.Namespace) -> int:
+    from relman import settings
+    from relman.errors import UsageError
+
+    profile = settings.make_profile(
+        args.name,
+        args.kind,
+        args.url,
+        user=args.user,
+        environments=args.env,
+        ca_bundle=args.ca_bundle,
+    )
+    token = None
+    if args.token_stdin:
+        if profile.kind == "local":
+            raise UsageError("a local profile takes no token (it is a folder on this machine)")
+        token = sys.stdin.readline().strip()
+    settings.add_profile(profile, token=token)
+    stored = " (token in the OS keyring)" if token else ""
+    print(f"added profile {profile.name} ({profile.kind}, {profile.url}){stored}")
+    return 0
+
+
+def _cmd_profile_list(args: argparse.Namespace) -> int:
+    from relman import settings
+
+    profiles = settings.load_profiles()
+    if args.json:
+        _print_json(
+            {
+                "ok": True,
+                "profiles": [
+                    {
+                        "name": p.name,
+                        "kind": p.kind,
+                        "url": p.url,
+                        "user": p.user,
+                        "ca_bundle": p.ca_bundle,
+                        "environments": [
+                            {"name": e.name, "mode": e.mode, "repository": e.repo}
+                            if e.mode == "repository"
+                            else {"name": e.name, "mode": e.mode, "label": e.label}
+                            for e in p.environments
+                        ],
+                    }
+                    for p in profiles.values()
+                ],
+            }
+        )
+        return 0
+    if not profiles:
+        print("no profiles (relman profile add NAME --kind KIND --url URL)")
+    for p in profiles.values():
+        user = f"  user {p.user}" if p.user else ""
+        envs = " -> ".join(str(e).replace("=", " ", 1) for e in p.environments) or "none"
+        print(f"{p.name}  {p.kind}  {p.url}{user}  environments: {envs}")
+    return 0
+
+
+def _cmd_profile_remove(args: argparse.Namespace) -> int:
+    from relman import settings
+
+    had_token = settings.remove_profile(args.name)
+    suffix = " and its token in the OS keyring" if had_token else ""
+    print(f"removed profile {args.name}{suffix}")
+    return 0
