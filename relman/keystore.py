@@ -177,7 +177,12 @@ def _parse_private(data: bytes, origin: str, password: bytes | None) -> PrivateK
             loaded = loader(data, password=password)
             break
         except TypeError as exc:
-            if "encrypted" in str(exc).lower() or "password" in str(exc).lower():
+            text = str(exc).lower()
+            if "not encrypted" in text:
+                raise InputError(
+                    f"{origin}: the private key is not encrypted; import it without a passphrase"
+                ) from None
+            if "encrypted" in text or "password" in text:
                 raise PassphraseNeeded(
                     f"{origin}: the private key is encrypted; its passphrase is needed"
                 ) from None
@@ -195,6 +200,11 @@ def _parse_private(data: bytes, origin: str, password: bytes | None) -> PrivateK
         "secp384r1",
     ):
         return loaded
+    if isinstance(loaded, ec.EllipticCurvePrivateKey):
+        raise InputError(
+            f"{origin}: ECDSA keys on {loaded.curve.name} are not supported; "
+            "use an Ed25519 or ECDSA P-256/P-384 key"
+        )
     given = type(loaded).__name__.removeprefix("_").removesuffix("PrivateKey") or "this"
     raise InputError(
         f"{origin}: an {given} key does not fit in every OS keyring (at most 1,280 characters); "

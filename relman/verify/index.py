@@ -16,6 +16,7 @@ from pathlib import Path
 from relman.errors import ChecksumListError, RelmanError
 from relman.verify.checksums import (
     MAX_LIST_BYTES,
+    SIDECAR_SUFFIXES,
     ChecksumEntry,
     algorithm_for_list,
     parse_checksum_list,
@@ -82,10 +83,16 @@ class ChecksumIndex:
                 return found
             found = {}
             folder = key.parent
+            bare_target = _sidecar_target(key)
             for entry in self.load(path):
                 if entry.name is None:
-                    continue
-                target = os.path.normpath(os.path.join(folder, entry.name))
+                    # A bare digest names no file; a sidecar's file is its own name less the
+                    # suffix (``app.tar.gz.sha256`` -> ``app.tar.gz``).
+                    if bare_target is None:
+                        continue
+                    target = bare_target
+                else:
+                    target = os.path.normpath(os.path.join(folder, entry.name))
                 found.setdefault(target, []).append((key, entry))
             self._by_target[key] = found
             self._by_given[path] = found
@@ -112,6 +119,13 @@ class ChecksumIndex:
         entries = parse_checksum_list(content, source, algorithm_for_list(path))
         self._signatures[key] = tuple(results)
         return entries
+
+
+def _sidecar_target(list_path: Path) -> str | None:
+    for suffix in SIDECAR_SUFFIXES:
+        if list_path.name.endswith(suffix) and len(list_path.name) > len(suffix):
+            return str(list_path)[: -len(suffix)]
+    return None
 
 
 def _embedded_signature(

@@ -267,7 +267,7 @@ def test_a_der_private_key_imports_and_signs(tmp_path: Path) -> None:
 
 def test_a_p521_key_is_refused_and_nothing_is_stored() -> None:
     p521 = ec.generate_private_key(ec.SECP521R1())
-    with pytest.raises(InputError, match="^p521.pem: an EC key does not fit"):
+    with pytest.raises(InputError, match="^p521.pem: ECDSA keys on secp521r1 are not supported"):
         keystore.import_key("edge-big", pkcs8(p521), origin="p521.pem")
     assert keystore.list_keys() == []
     assert secrets.get_secret("signing-key:edge-big") is None
@@ -370,3 +370,14 @@ def test_sign_writes_where_output_says_and_p384_cosign_verifies(tmp_path: Path) 
     ).files
     assert result.ok, result.summary
     assert result.checks[0].signer is not None and result.checks[0].signer.startswith("edge-p384")
+
+
+def test_a_passphrase_for_an_unencrypted_key_says_so() -> None:
+    from cryptography.hazmat.primitives import serialization as ser
+    from cryptography.hazmat.primitives.asymmetric import ed25519 as ed
+
+    pem = ed.Ed25519PrivateKey.generate().private_bytes(
+        ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption()
+    )
+    with pytest.raises(InputError, match="is not encrypted; import it without a passphrase"):
+        keystore._parse_private(pem, "plain.pem", b"secret")

@@ -254,11 +254,6 @@ def test_a_sidecar_given_with_checksums_is_counted_once(
     assert [c.source for c in result.checks] == ["app.tar.gz.sha256:1"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: a bare-digest sidecar given with --checksums is skipped by discovery "
-    "(it is explicit) and names no file as a list, so the file ends up not verified",
-)
 def test_a_bare_sidecar_given_with_checksums_verifies_its_file(tmp_path: Path) -> None:
     artifact = tmp_path / "app.tar.gz"
     artifact.write_bytes(GOOD)
@@ -863,3 +858,15 @@ def test_a_key_file_that_cannot_be_read_is_named() -> None:
 def test_a_folder_given_as_key_is_named(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="is a folder, not a key file"):
         truststore.find(str(tmp_path))
+
+
+def test_a_bare_sidecar_given_alone_with_checksums_names_its_file(
+    tmp_path: Path, relman_cli
+) -> None:
+    artifact = tmp_path / "app.tar.gz"
+    artifact.write_bytes(GOOD)
+    sidecar = tmp_path / "app.tar.gz.sha256"
+    sidecar.write_text(SHA + "\n")
+    run = relman_cli("verify", "--checksums", sidecar)
+    assert run.code == 0, run.out + run.err
+    assert run.out.splitlines()[-1] == "1 verified"
