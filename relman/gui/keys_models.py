@@ -314,8 +314,6 @@ class NeedsPassphrase:
     path: Path
 
 
-
-
 def import_signing_key(
     path: Path, name: str, password: bytes | None = None
 ) -> keystore.SigningKey | NeedsPassphrase:
