@@ -111,6 +111,16 @@ class Registry(Protocol):
         """The build record; :class:`NotFound` when there is none."""
         ...
 
+    def promotion_records(self, name: str, number: str) -> list[tuple[str, bytes]]:
+        """The signed promotion records of a build as ``(target environment, bytes)``."""
+        ...
+
+    def put_promotion_record(
+        self, name: str, number: str, target: str, data: bytes, *, dry_run: bool = False
+    ) -> Write:
+        """Store the signed record of a promotion of build ``name/number`` to ``target``."""
+        ...
+
     def location(self, repo: str, path: str) -> Location:
         """The item at ``repo``/``path``; :class:`NotFound` when there is none."""
         ...

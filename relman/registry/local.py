@@ -526,6 +526,49 @@ class LocalRegistry:
             atomic_write(target, buildinfo.dumps(record))
         return Write("publish-build", label, f"{len(record.artifacts)} artifacts")
 
+    # -- promotion records --------------------------------------------------------------------
+
+    def _records_dir(self, name: str, number: str) -> Path:
+        storage.check_build_key("name", name)
+        storage.check_build_key("number", number)
+        return self._meta / "promotions" / _quote(name) / _quote(number)
+
+    def put_promotion_record(
+        self, name: str, number: str, target: str, data: bytes, *, dry_run: bool = False
+    ) -> Write:
+        """Store a signed record as ``.relman/promotions/<name>/<number>/<target>.dsse.json``.
+
+        A record is evidence: an existing one is never replaced (a second promotion to the same
+        environment, a rollback, is recorded under a new, time-stamped name)."""
+        storage.check_build_key("environment", target)
+        folder = self._records_dir(name, number)
+        write = Write(
+            "put-record", f"records/{name}/{number}/{target}.dsse.json", f"{len(data)} bytes"
+        )
+        if dry_run:
+            return Write(write.action, write.target, write.detail, dry_run=True)
+        with self._locked():
+            stem = _quote(target)
+            path = folder / f"{stem}.dsse.json"
+            serial = 1
+            while path.exists():
+                serial += 1
+                path = folder / f"{stem}.dsse.{serial}.json"
+            atomic_write(path, data)
+        return write
+
+    def promotion_records(self, name: str, number: str) -> list[tuple[str, bytes]]:
+        """Every record of a build, oldest name first, as ``(target environment, bytes)``."""
+        folder = self._records_dir(name, number)
+        if not folder.is_dir():
+            return []
+        found = []
+        for entry in sorted(os.scandir(folder), key=lambda e: e.stat().st_mtime_ns):
+            if ".dsse." in entry.name and entry.name.endswith(".json") and entry.is_file():
+                target = urllib.parse.unquote(entry.name.rsplit(".dsse.", 1)[0])
+                found.append((target, Path(entry.path).read_bytes()))
+        return found
+
     def build_names(self) -> Iterator[str]:
         folder = self._meta / "builds"
         if not folder.is_dir():
