@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
+from relman import __version__
 from relman.errors import EXIT_USAGE, RelmanError
 
 logger = logging.getLogger(__name__)
@@ -28,18 +29,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see '{self.prog} --help')\n")
 
 
-class _VersionAction(argparse.Action):
-    """``--version``, reading the package metadata only when asked (it costs ~20 ms)."""
-
-    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
-        super().__init__(option_strings, dest, nargs=0, **kwargs)
-
-    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
-        import relman
-
-        parser.exit(0, f"relman {relman.__version__}\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="relman",
@@ -48,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Run without arguments to open the desktop app."
         ),
     )
-    parser.add_argument("--version", action=_VersionAction, help="print relman's version and exit")
+    parser.add_argument("--version", action="version", version=f"relman {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     gui = sub.add_parser("gui", help="open the desktop app (the same as running relman alone)")
