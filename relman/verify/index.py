@@ -65,7 +65,8 @@ class ChecksumIndex:
         """The signature results of a loaded list (empty when it is unsigned)."""
         if not self._signatures:
             return ()
-        return self._signatures.get(absolute(path), ())
+        found = self._signatures.get(path)  # the planner passes the absolute key itself
+        return found if found is not None else self._signatures.get(absolute(path), ())
 
     def targets(self, path: Path) -> dict[str, list[tuple[Path, ChecksumEntry]]]:
         """``{absolute target path: [(list, entry)]}``, names resolved against the list's folder."""
