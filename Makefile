@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
+	# Byte-compile up front: with PYTHONDONTWRITEBYTECODE set (as on CI), every start
+	# would otherwise compile relman's sources again.
+	$(BIN)/python -m compileall -q relman
 	touch $(STAMP)
 
 run: $(STAMP)
