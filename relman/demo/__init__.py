@@ -149,9 +149,9 @@ def _check_trust(signers: tuple[Signer, ...]) -> set[str]:
     held = {key.name: key.fingerprint for key in truststore.trusted_keys()}
     taken = [s.name for s in signers if s.name in held and held[s.name] != s.fingerprint]
     if taken:
-        names = " ".join(taken)
+        remove = "; ".join(f"relman trust remove {name}" for name in taken)
         raise UsageError(
             f"demo: the trust store holds other keys as {', '.join(taken)} (from an earlier "
-            f"demo?); remove them with 'relman trust remove NAME' ({names}) first"
+            f"demo?); remove them first ({remove})"
         )
     return {s.name for s in signers if s.name in held}

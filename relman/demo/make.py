@@ -31,6 +31,16 @@ from relman.registry import buildinfo, storage
 from relman.registry.local import META, LocalRegistry
 
 SIDECARS = (".sig", ".intoto.jsonl")
+#: The planted problems, one of each finding lineage reports, in the order it lists them.
+KINDS = (
+    "rebuilt",
+    "overwritten",
+    "untraceable",
+    "unsigned",
+    "bad-signature",
+    "skipped-stage",
+    "unverified-promotion",
+)
 _DELAYS = {"qa": (2, 20), "staging": (18, 40), "prod": (20, 60)}  # hours after the step before
 
 
@@ -73,9 +83,7 @@ class Maker:
         for build in plan.builds(self.now):
             self._build(build)
         self._untraceable()
-        order = ("rebuilt", "overwritten", "untraceable", "unsigned", "bad-signature")
-        rank = {kind: i for i, kind in enumerate((*order, "skipped-stage"))}
-        self.tally.planted.sort(key=lambda p: rank.get(p.kind, len(rank)))
+        self.tally.planted.sort(key=lambda p: KINDS.index(p.kind))
         return self.tally
 
     # -- one build ----------------------------------------------------------------------------
@@ -112,7 +120,8 @@ class Maker:
         self.tally.builds += 1
         self.tally.artifacts += len(files)
         if build.planted == "overwritten":
-            self._overwrite(build, files[0], deployed + timedelta(days=2, hours=3))
+            later = min(deployed + timedelta(days=2, hours=3), self.now - timedelta(hours=1))
+            self._overwrite(build, files[0], later)
         if build.retry:
             self._plant(
                 "rebuilt",

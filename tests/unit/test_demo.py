@@ -305,3 +305,16 @@ def test_a_failure_leaves_no_half_demo(tmp_path: Path, monkeypatch: pytest.Monke
         demo.create(tmp_path / "demo", now=NOW)
     assert not (tmp_path / "demo").exists()
     assert settings.load_profiles() == {} and truststore.trusted_keys() == []
+
+
+def test_a_demo_trust_name_that_holds_the_same_key_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relman.demo import evidence
+
+    signers = evidence.new_signers()
+    monkeypatch.setattr(demo, "new_signers", lambda: signers)
+    truststore.add("demo-ci", signers[0].public_pem, origin="an earlier run")
+    result = demo.create(tmp_path / "demo", now=NOW)
+    assert [name for name, _ in result.trusted] == ["demo-rm-anna", "demo-rm-ben"]
+    assert {k.name for k in truststore.trusted_keys()} == set(demo.TRUST_NAMES)
