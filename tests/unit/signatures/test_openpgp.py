@@ -593,3 +593,20 @@ def test_binary_material_ending_in_whitespace_bytes_is_kept() -> None:
     assert (
         _material(b"  -----BEGIN PUBLIC KEY-----\nabc\n\n") == b"-----BEGIN PUBLIC KEY-----\nabc\n"
     )
+
+
+def test_the_child_returns_plain_fields_that_rebuild_the_same_result() -> None:
+    """What the spawned child sends back must pickle and rebuild the in-process result."""
+    import pickle
+
+    context = ctx("ed25519.asc")
+    fields = openpgp._child_finish(
+        read("artifact.bin.ed25519.asc"),
+        "artifact.bin.ed25519.asc",
+        context.keys,
+        (str(ARTIFACT), ARTIFACT.stat().st_size),
+    )
+    rebuilt = SignatureResult(**pickle.loads(pickle.dumps(fields)))
+    direct = finish("artifact.bin.ed25519.asc", ARTIFACT, context)
+    assert (rebuilt.ok, rebuilt.signer, rebuilt.detail) == (direct.ok, direct.signer, direct.detail)
+    assert dict(rebuilt.facts) == dict(direct.facts)
