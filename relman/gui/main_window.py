@@ -10,21 +10,27 @@ import logging
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QComboBox,
     QDockWidget,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
     QSplitter,
     QStackedWidget,
+    QToolBar,
     QWidget,
 )
 
 from relman import APP_NAME
 
 from .about import AboutDialog
+from .builds_page import BuildsPage
 from .details import DetailsPanel
+from .environments_page import EnvironmentsPage
 from .icons import IconSet, app_icon
 from .keys_page import KeysPage
+from .lineage_loader import LineageLoader
 from .pages import PLANNED_PAGES, PlaceholderPage
 from .status_bar import TaskStatus
 from .tasks import TaskRunner
@@ -63,8 +69,17 @@ class MainWindow(QMainWindow):
         self.verify_page = VerifyPage(runner, self.icons)
         self._add_page("Verify", self.verify_page)
         self.keys_page = KeysPage(runner, self.icons)
+        #: The one lineage the Builds and Environments pages share.
+        self.loader = LineageLoader(runner, self)
+        self.builds_page = BuildsPage(self.loader, self.icons)
+        self.environments_page = EnvironmentsPage(self.loader, self.icons)
+        built = {
+            KEYS_PAGE: self.keys_page,
+            "Builds": self.builds_page,
+            "Environments": self.environments_page,
+        }
         for name in PAGE_NAMES[1:]:
-            page = self.keys_page if name == KEYS_PAGE else PlaceholderPage(_PLANNED[name])
+            page = built.get(name) or PlaceholderPage(_PLANNED[name])
             self._add_page(name, page)
         self.navigation.currentRowChanged.connect(self.pages.setCurrentIndex)
         self.navigation.setCurrentRow(0)
@@ -82,7 +97,12 @@ class MainWindow(QMainWindow):
         self.details_dock = QDockWidget("Details", self)
         self.details_dock.setObjectName("detailsDock")
         self.details_dock.setAccessibleName("Details dock")
-        self.details_dock.setWidget(self.details)
+        # The dock shows the file details (Verify) or the build details (Builds, Environments).
+        self.details_stack = QStackedWidget()
+        self.details_stack.setAccessibleName("Details")
+        self.details_stack.addWidget(self.details)
+        self.details_stack.addWidget(self.builds_page.details)
+        self.details_dock.setWidget(self.details_stack)
         self.details_dock.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetMovable
             | QDockWidget.DockWidgetFeature.DockWidgetClosable
@@ -90,11 +110,59 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.details_dock)
         self.resizeDocks([self.details_dock], [320], Qt.Orientation.Horizontal)
         self.verify_page.row_selected.connect(self.details.show_row)
+        self.builds_page.build_selected.connect(self._show_build)
+        self.environments_page.build_selected.connect(self._show_build)
+        self.pages.currentChanged.connect(self._page_changed)
 
         self.task_status = TaskStatus(runner)
         self.statusBar().addPermanentWidget(self.task_status)
         self.statusBar().setAccessibleName("Status bar")
         self._build_actions()
+        self._build_profile_bar()
+        self.loader.reload()
+
+    def _build_profile_bar(self) -> None:
+        bar = QToolBar("Profile")
+        bar.setObjectName("profileBar")
+        bar.setAccessibleName("Profile toolbar")
+        bar.setMovable(False)
+        label = QLabel("Profile: ")
+        label.setAccessibleName("Profile label")
+        self.profile_combo = QComboBox()
+        self.profile_combo.setAccessibleName("Registry profile")
+        self.profile_combo.view().setAccessibleName("Registry profile choices")
+        self.profile_combo.setMinimumContentsLength(24)
+        self.profile_combo.setToolTip("The registry the Builds and Environments pages read")
+        bar.addWidget(label)
+        bar.addWidget(self.profile_combo)
+        bar.addAction(self.reload_action)
+        bar.widgetForAction(self.reload_action).setAccessibleName("Reload")
+        self.addToolBar(bar)
+        self.loader.profiles_changed.connect(self._fill_profiles)
+        self.profile_combo.activated.connect(
+            lambda i: self.loader.select(self.profile_combo.itemData(i))
+        )
+
+    def _fill_profiles(self) -> None:
+        combo = self.profile_combo
+        combo.blockSignals(True)
+        combo.clear()
+        for name, profile in self.loader.profiles.items():
+            combo.addItem(f"{name} ({profile.kind}: {profile.url})", name)
+        if not self.loader.profiles:
+            combo.addItem("no profile — run relman demo", "")
+        current = self.loader.profile.name if self.loader.profile else ""
+        combo.setCurrentIndex(max(0, combo.findData(current)))
+        combo.blockSignals(False)
+
+    def _show_build(self, node: object) -> None:
+        self.details_stack.setCurrentWidget(self.builds_page.details)
+        self.builds_page.details.show_build(node, self.loader.lineage)  # type: ignore[arg-type]
+
+    def _page_changed(self, index: int) -> None:
+        page = self.pages.widget(index)
+        builds = page in (self.builds_page, self.environments_page)
+        self.details_stack.setCurrentIndex(1 if builds else 0)
 
     def _add_page(self, name: str, page: QWidget) -> None:
         item = QListWidgetItem(name)
@@ -113,6 +181,17 @@ class MainWindow(QMainWindow):
         self.about_action = QAction("&About relman", self)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self.about_action.triggered.connect(self.show_about)
+        self.reload_action = QAction("&Reload builds and environments", self)
+        self.reload_action.setToolTip(
+            "Read the registry of the selected profile again (F5 on Builds and Environments)"
+        )
+        self.reload_action.triggered.connect(self.loader.reload)
+        # F5 belongs to the page shown (Keys & Trust refreshes its own lists).
+        self.reload_shortcuts = []
+        for page in (self.builds_page, self.environments_page):
+            shortcut = QShortcut(QKeySequence(Qt.Key.Key_F5), page)
+            shortcut.activated.connect(self.loader.reload)
+            self.reload_shortcuts.append(shortcut)
         self.details_action = self.details_dock.toggleViewAction()
         self.details_action.setText("&Details panel")
 
@@ -123,6 +202,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         view_menu = menu_bar.addMenu("&View")
+        view_menu.addAction(self.reload_action)
         view_menu.addAction(self.details_action)
         help_menu = menu_bar.addMenu("&Help")
         help_menu.addAction(self.about_action)
@@ -145,6 +225,8 @@ class MainWindow(QMainWindow):
     def cancel_verification(self) -> None:
         if self.verify_page.cancel():
             self.statusBar().showMessage("Verification cancelled", 4000)
+        elif self.loader.cancel():
+            self.statusBar().showMessage("Loading cancelled", 4000)
 
     def show_about(self) -> AboutDialog:
         if self.about_dialog is None:

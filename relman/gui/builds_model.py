@@ -1,0 +1,420 @@
+"""The Builds table: one row per build of the loaded lineage, sorted and filtered fast.
+
+Everything a row shows, sorts by or is searched for is computed once, when the lineage
+arrives (:class:`BuildRow`). Sorting 50,000 rows through a QSortFilterProxyModel's ``lessThan``
+would call into Python a million times; instead the proxy hands ``sort`` to the source model,
+which orders its rows by the cached key of the column (one ``sorted`` over precomputed values)
+and reports it as a layout change with its persistent indexes moved. Filtering is the proxy's:
+the search and the filters are matched against precomputed strings in one pass, and
+``filterAcceptsRow`` only reads the flag that pass left on the row.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QFont, QFontDatabase, QPainter, QPalette
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from relman.release.lineage import BuildNode, Lineage
+
+from .icons import IconSet
+from .qtcompat import emit
+
+logger = logging.getLogger(__name__)
+
+SortRole = Qt.ItemDataRole.UserRole + 1
+ObjectRole = Qt.ItemDataRole.UserRole + 2
+#: The Findings column: a tuple of finding kinds (one badge each).
+KindsRole = Qt.ItemDataRole.UserRole + 3
+
+(
+    COL_IDENTITY,
+    COL_APP,
+    COL_NUMBER,
+    COL_STARTED,
+    COL_COMMIT,
+    COL_BRANCH,
+    COL_FURTHEST,
+    COL_FINDINGS,
+) = range(8)
+HEADERS = (
+    "Identity",
+    "Application",
+    "Number",
+    "Started",
+    "Commit",
+    "Branch",
+    "Furthest",
+    "Findings",
+)
+MONO = frozenset({COL_IDENTITY, COL_COMMIT})
+
+#: Findings that mean the bytes or their evidence are wrong, drawn with the "failed" icon;
+#: the others (process gaps) with the "not verified" icon.
+SEVERE = frozenset({"rebuilt", "overwritten", "bad-signature", "untraceable"})
+
+
+def shorten_middle(value: str, keep: int = 10) -> str:
+    if len(value) <= 2 * keep + 1:
+        return value
+    return f"{value[:keep]}…{value[-keep:]}"
+
+
+def relative(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "—"
+    seconds = (now - when).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds >= 86400 * 30:
+        return when.strftime("%Y-%m-%d")
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit} ago"
+    return "just now"  # pragma: no cover
+
+
+def exact(when: datetime | None) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if when else "unknown"
+
+
+def _number_key(number: str) -> tuple[int, int, str]:
+    return (0, int(number), "") if number.isdigit() else (1, 0, number)
+
+
+@dataclass(slots=True, eq=False)
+class BuildRow:
+    """One build as the table shows it; every text and key computed once."""
+
+    node: BuildNode
+    identity: str
+    identity_short: str
+    commit: str
+    branch: str
+    started: str
+    started_exact: str
+    furthest: str
+    kinds: tuple[str, ...]
+    findings_text: str
+    keys: tuple[Any, ...]
+    #: Substring search: identity (full and short), label, artifact names (lower case).
+    text_blob: str
+    #: Prefix search: "\n" + commit and every artifact SHA-256 (lower case).
+    prefix_blob: str
+    shown: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def make_rows(lineage: Lineage, now: datetime | None = None) -> list[BuildRow]:
+    now = now or datetime.now(UTC)
+    order = {e.name: i for i, e in enumerate(lineage.environments)}
+    rows = []
+    for node in lineage.builds:
+        ident = node.identity
+        full = ident.full if ident else ""
+        short = str(ident) if ident else "untraceable (no identity)"
+        commit = node.commit or ""
+        kinds = tuple(dict.fromkeys(f.kind for f in lineage.findings_of(node)))
+        started = node.started
+        stamp = started.timestamp() if started else float("-inf")
+        furthest = node.furthest or ""
+        names = [a.name for a in node.artifacts]
+        shas = [a.sha256 for a in node.artifacts if a.sha256]
+        rows.append(
+            BuildRow(
+                node=node,
+                identity=full or short,
+                identity_short=shorten_middle(short, 11) if ident else short,
+                commit=commit,
+                branch=node.record.vcs_branch or "",
+                started=relative(started, now),
+                started_exact=exact(started),
+                furthest=furthest,
+                kinds=kinds,
+                findings_text=", ".join(kinds) if kinds else "none",
+                keys=(
+                    full or "~",
+                    node.name.casefold(),
+                    _number_key(node.number),
+                    stamp,
+                    commit,
+                    (node.record.vcs_branch or "").casefold(),
+                    order.get(furthest, -1),
+                    (len(kinds), ",".join(kinds)),
+                ),
+                text_blob="\n".join([full, short, node.label, *names]).lower(),
+                prefix_blob="\n" + "\n".join([commit, *shas]).lower(),
+            )
+        )
+    return rows
+
+
+class BuildsTableModel(QAbstractTableModel):
+    """The rows of one lineage; sorts itself by cached keys (see the module doc)."""
+
+    def __init__(self, icons: IconSet, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._icons = icons
+        self._rows: list[BuildRow] = []
+        self._mono = QFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self._sort: tuple[int, Qt.SortOrder] = (COL_STARTED, Qt.SortOrder.DescendingOrder)
+
+    # -- Qt model API ----------------------------------------------------------------------
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        horizontal = orientation == Qt.Orientation.Horizontal
+        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(HEADERS):
+            return HEADERS[section]
+        return None
+
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        column = index.column()
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return self._display(row, column)
+        if role == SortRole:
+            return row.keys[column]
+        if role == ObjectRole:
+            return row
+        if role == KindsRole:
+            return row.kinds if column == COL_FINDINGS else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(row, column)
+        if role == Qt.ItemDataRole.FontRole and column in MONO:
+            return self._mono
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == COL_NUMBER:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def _display(self, row: BuildRow, column: int) -> str:
+        node = row.node
+        if column == COL_IDENTITY:
+            return row.identity_short
+        if column == COL_APP:
+            return node.name
+        if column == COL_NUMBER:
+            return node.number
+        if column == COL_STARTED:
+            return row.started
+        if column == COL_COMMIT:
+            return row.commit[:12] or "—"
+        if column == COL_BRANCH:
+            return row.branch or "—"
+        if column == COL_FURTHEST:
+            return row.furthest or "none"
+        if column == COL_FINDINGS:
+            return row.findings_text
+        return ""
+
+    def _tooltip(self, row: BuildRow, column: int) -> str | None:
+        if column == COL_IDENTITY:
+            return row.identity
+        if column == COL_STARTED:
+            return row.started_exact
+        if column == COL_COMMIT:
+            return row.commit or "no commit recorded"
+        if column == COL_FURTHEST:
+            envs = " → ".join(row.node.environments) or "no environment"
+            return f"in {envs}"
+        if column == COL_FINDINGS:
+            return row.findings_text
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Order the rows by the cached key of ``column`` (persistent indexes follow)."""
+        if not 0 <= column < len(HEADERS):
+            return
+        self._sort = (column, order)
+        if not self._rows:
+            return
+        emit(self.layoutAboutToBeChanged)
+        old = self._rows
+        position = {id(r): i for i, r in enumerate(old)}
+        reverse = order == Qt.SortOrder.DescendingOrder
+        self._rows = sorted(old, key=lambda r: r.keys[column], reverse=reverse)
+        persistent = self.persistentIndexList()
+        if persistent:
+            new_row = {position[id(r)]: i for i, r in enumerate(self._rows)}
+            self.changePersistentIndexList(
+                persistent,
+                [self.index(new_row[p.row()], p.column()) for p in persistent],
+            )
+        emit(self.layoutChanged)
+
+    # -- contents --------------------------------------------------------------------------
+
+    def set_rows(self, rows: list[BuildRow]) -> None:
+        column, order = self._sort
+        reverse = order == Qt.SortOrder.DescendingOrder
+        self.beginResetModel()
+        self._rows = sorted(rows, key=lambda r: r.keys[column], reverse=reverse)
+        self.endResetModel()
+
+    def set_lineage(self, lineage: Lineage | None) -> None:
+        self.set_rows(make_rows(lineage) if lineage is not None else [])
+
+    def rows(self) -> list[BuildRow]:
+        return list(self._rows)
+
+    def row(self, row: int) -> BuildRow:
+        return self._rows[row]
+
+    def row_of(self, label: str) -> int | None:
+        for i, r in enumerate(self._rows):
+            if r.node.label == label:
+                return i
+        return None
+
+    @property
+    def sort_state(self) -> tuple[int, Qt.SortOrder]:
+        return self._sort
+
+
+class BuildsProxyModel(QSortFilterProxyModel):
+    """Search + filters; ``sort`` is delegated to the source's cached keys."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setDynamicSortFilter(False)
+        self.search = ""
+        self.application = ""
+        self.environment = ""
+        self.findings_only = False
+
+    def source(self) -> BuildsTableModel:
+        model = self.sourceModel()
+        assert isinstance(model, BuildsTableModel)
+        return model
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.source().sort(column, order)
+
+    def set_filters(
+        self,
+        *,
+        search: str | None = None,
+        application: str | None = None,
+        environment: str | None = None,
+        findings_only: bool | None = None,
+    ) -> None:
+        if search is not None:
+            self.search = search.strip().lower()
+        if application is not None:
+            self.application = application
+        if environment is not None:
+            self.environment = environment
+        if findings_only is not None:
+            self.findings_only = findings_only
+        self.refilter()
+
+    def refilter(self) -> None:
+        """Match every row once (plain Python over precomputed strings), then let the proxy
+        re-read the flags."""
+        needle = self.search
+        prefix = "\n" + needle
+        app, env, only = self.application, self.environment, self.findings_only
+        for row in self.source()._rows:
+            row.shown = (
+                (not needle or needle in row.text_blob or prefix in row.prefix_blob)
+                and (not app or row.node.name == app)
+                and (not env or env in row.node.environments)
+                and (not only or bool(row.kinds))
+            )
+        self.beginFilterChange()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(
+        self,
+        source_row: int,
+        source_parent: QModelIndex | QPersistentModelIndex,
+    ) -> bool:
+        return self.source()._rows[source_row].shown
+
+
+class FindingsDelegate(QStyledItemDelegate):
+    """Paints :data:`KindsRole` as one badge per finding kind: an icon and the word."""
+
+    def __init__(self, icons: IconSet, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._icons = icons
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        kinds = index.data(KindsRole)
+        if not kinds:
+            super().paint(painter, option, index)
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""  # type: ignore[attr-defined]
+        widget = opt.widget  # type: ignore[attr-defined]
+        style = widget.style() if widget is not None else None
+        if style is not None:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        rect: QRect = option.rect.adjusted(4, 3, -4, -3)  # type: ignore[attr-defined]
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
+        palette: QPalette = option.palette  # type: ignore[attr-defined]
+        text_role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        metrics = option.fontMetrics  # type: ignore[attr-defined]
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        x = rect.left()
+        for kind in kinds:
+            width = 16 + 4 + metrics.horizontalAdvance(kind) + 10
+            if x + width > rect.right():
+                painter.setPen(palette.color(text_role))
+                painter.drawText(
+                    QRect(x, rect.top(), rect.right() - x, rect.height()),
+                    Qt.AlignmentFlag.AlignVCenter,
+                    "…",
+                )
+                break
+            badge = QRect(x, rect.top(), width, rect.height())
+            painter.setPen(palette.color(QPalette.ColorRole.Mid))
+            painter.setBrush(palette.color(QPalette.ColorRole.AlternateBase))
+            painter.drawRoundedRect(badge, 4, 4)
+            icon = self._icons.icon("failed" if kind in SEVERE else "not-verified")
+            icon.paint(painter, QRect(x + 4, badge.center().y() - 8, 16, 16))
+            painter.setPen(palette.color(QPalette.ColorRole.Text))
+            painter.drawText(badge.adjusted(24, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter, kind)
+            x += width + 4
+        painter.restore()
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        hint = super().sizeHint(option, index)
+        kinds = index.data(KindsRole) or ()
+        metrics = option.fontMetrics  # type: ignore[attr-defined]
+        width = sum(34 + metrics.horizontalAdvance(k) for k in kinds)
+        return QSize(max(hint.width(), width), max(hint.height(), 24))

@@ -1,0 +1,93 @@
+"""The Environments page (the release manager's home page): the board of cards."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelection, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from relman.release.lineage import Lineage
+
+from .builds_page import StateMessage
+from .environments_model import CARD_HEIGHT, CARD_WIDTH, CardDelegate, EnvironmentsModel, NodeRole
+from .icons import IconSet
+from .lineage_loader import LineageLoader
+from .qtcompat import emit
+
+
+class EnvironmentsPage(QWidget):
+    """Applications x environments; emits ``build_selected`` with the card's BuildNode."""
+
+    build_selected = Signal(object)
+
+    def __init__(self, loader: LineageLoader, icons: IconSet, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.loader = loader
+        self.setAccessibleName("Environments page")
+        self.model = EnvironmentsModel(self)
+        self.summary = QLabel()
+        self.summary.setAccessibleName("Environments summary")
+        self.board = QTableView()
+        self.board.setAccessibleName("Environments board")
+        self.board.setModel(self.model)
+        self.board.setItemDelegate(CardDelegate(icons, self.board))
+        self.board.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.board.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
+        self.board.setShowGrid(False)
+        self.board.setWordWrap(False)
+        self.board.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.board.horizontalHeader().setMinimumSectionSize(CARD_WIDTH)
+        self.board.horizontalHeader().setHighlightSections(False)
+        self.board.verticalHeader().setHighlightSections(False)
+        self.board.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.board.verticalHeader().setDefaultSectionSize(CARD_HEIGHT)
+        self.message = StateMessage("Environments status")
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.message)
+        self.stack.addWidget(self.board)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.stack, 1)
+        self.board.selectionModel().selectionChanged.connect(self._selection_changed)
+        loader.changed.connect(self.refresh)
+        self._shown: Lineage | None = None
+        self.refresh()
+
+    def refresh(self) -> None:
+        loader = self.loader
+        lineage = loader.lineage
+        if lineage is not self._shown:
+            self._shown = lineage
+            self.model.set_lineage(lineage)
+        if lineage is None:
+            self.message.setText(loader.message or "Nothing loaded yet — press F5.")
+            self.stack.setCurrentWidget(self.message)
+            self.summary.setText("")
+        elif not self.model.apps:
+            self.message.setText(
+                "No build is in any environment yet: publish and deploy a build (or run "
+                "`relman demo`), then press F5."
+            )
+            self.stack.setCurrentWidget(self.message)
+        else:
+            name = loader.profile.name if loader.profile else ""
+            movable = sum(
+                self.model.card(a, e).may_promote for a in self.model.apps for e in self.model.envs
+            )
+            self.summary.setText(
+                f"Profile {name}: {len(self.model.apps)} applications × "
+                f"{len(self.model.envs)} environments — {movable} builds ready to promote"
+            )
+            self.stack.setCurrentWidget(self.board)
+
+    def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        indexes = self.board.selectionModel().selectedIndexes()
+        node = indexes[0].data(NodeRole) if indexes else None
+        emit(self.build_selected, node)
