@@ -255,11 +255,11 @@ class BuildsTableModel(QAbstractTableModel):
             return
         emit(self.layoutAboutToBeChanged)
         old = self._rows
-        position = {id(r): i for i, r in enumerate(old)}
         reverse = order == Qt.SortOrder.DescendingOrder
         self._rows = sorted(old, key=lambda r: r.keys[column], reverse=reverse)
         persistent = self.persistentIndexList()
         if persistent:
+            position = {id(r): i for i, r in enumerate(old)}
             new_row = {position[id(r)]: i for i, r in enumerate(self._rows)}
             self.changePersistentIndexList(
                 persistent,
@@ -306,6 +306,10 @@ class BuildsProxyModel(QSortFilterProxyModel):
         self.application = ""
         self.environment = ""
         self.findings_only = False
+
+    def setSourceModel(self, model: BuildsTableModel) -> None:  # type: ignore[override]
+        self._model = model
+        super().setSourceModel(model)
 
     def source(self) -> BuildsTableModel:
         model = self.sourceModel()
@@ -354,7 +358,7 @@ class BuildsProxyModel(QSortFilterProxyModel):
         source_row: int,
         source_parent: QModelIndex | QPersistentModelIndex,
     ) -> bool:
-        return self.source()._rows[source_row].shown
+        return self._model._rows[source_row].shown
 
 
 class FindingsDelegate(QStyledItemDelegate):
