@@ -29,6 +29,9 @@ Findings (:data:`FINDING_KINDS`):
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,6 +40,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from relman import paths
 from relman.errors import RelmanError, UsageError
 from relman.model import (
     DEFAULT_LABEL_PROPERTY,
@@ -50,6 +54,7 @@ from relman.model import (
     ProgressCallback,
 )
 from relman.registry.base import SIDECAR_SUFFIXES, SIGNATURE_SIDECARS, NotFound, Registry
+from relman.registry.local import LocalRegistry
 from relman.release import records
 from relman.verify.signatures.base import Artifact, Context, SignatureFormatError
 from relman.verify.signatures.dispatch import prepare_bytes
@@ -224,6 +229,7 @@ def build_lineage(
     commit: str | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    verification_cache: bool = True,
 ) -> Lineage:
     """The lineage of every build (or of build ``build`` [number ``number``], or of the builds
     of ``commit``, a prefix of 7 hex digits or more) and the findings on it.
@@ -231,15 +237,22 @@ def build_lineage(
     Unknown builds raise :class:`~relman.registry.base.NotFound`; a malformed commit or a
     number without a build name raise :class:`~relman.errors.UsageError`. ``progress`` is
     called with (builds done, builds) and ``cancel`` is honoured between steps.
+
+    ``verification_cache``: remember, in relman's cache folder, the signatures that verified
+    (by the SHA-256 of the sidecar's bytes, the artifact's recorded SHA-256 and size, and the
+    trust store), so the next lineage does not check them again; see :class:`_VerifyCache`.
     """
     if isinstance(profile_or_environments, Profile):
         environments = profile_or_environments.environments
     else:
         environments = tuple(profile_or_environments)
     wanted_commit = _check_filters(build, number, commit)
-    return _Builder(registry, environments, context, progress, cancel).run(
-        build, number, wanted_commit
-    )
+    builder = _Builder(registry, environments, context, progress, cancel, verification_cache)
+    try:
+        return builder.run(build, number, wanted_commit)
+    finally:
+        if builder.cache is not None:
+            builder.cache.save()
 
 
 def _check_filters(build: str | None, number: str | None, commit: str | None) -> str | None:
@@ -297,6 +310,7 @@ class _Builder:
         context: Context,
         progress: ProgressCallback | None,
         cancel: CancelToken | None,
+        cache: bool = False,
     ) -> None:
         self.registry = registry
         self.environments = environments
@@ -307,12 +321,22 @@ class _Builder:
         self.items: dict[tuple[str, str], Location] = {}
         self.sidecars: dict[tuple[str, str], dict[str, Location]] = {}
         self.verified: dict[tuple[str, str, str], SignatureCheck] = {}
+        self.checked: dict[str, SignatureCheck] = {}
+        # The local registry reads one sidecar without resolving its path (unless a subclass
+        # reads sidecars its own way).
+        self.local_sidecars = (
+            registry
+            if isinstance(registry, LocalRegistry)
+            and type(registry).sidecars is LocalRegistry.sidecars
+            else None
+        )
         self.label_properties = tuple(
             dict.fromkeys(
                 e.label or DEFAULT_LABEL_PROPERTY for e in environments if e.mode == "label"
             )
         )
         self.env_cache: dict[tuple[Any, ...], tuple[str, ...]] = {}
+        self.cache = _VerifyCache.open(context) if cache else None
 
     def _check_cancel(self) -> None:
         if self.cancel is not None:
@@ -368,6 +392,9 @@ class _Builder:
 
     def _scan(self) -> None:
         """Every item of every repository, once; sidecars set apart by the item they serve."""
+        if isinstance(self.registry, LocalRegistry):
+            self._scan_local(self.registry)
+            return
         for repository in self.registry.repositories():
             for count, loc in enumerate(self.registry.items(repository.key)):
                 if count % 4096 == 0:
@@ -382,6 +409,31 @@ class _Builder:
                     self.sidecars.setdefault((repo, base), {})[suffix] = loc
                     del self.items[(repo, path)]
                     break
+
+    def _scan_local(self, registry: LocalRegistry) -> None:
+        """:meth:`_scan` without reading the metadata of the sidecars: only their bytes are
+        used (a sidecar whose item is not there is an item like any other)."""
+        count = 0
+        for repository in registry.repositories():
+            repo = repository.key
+            files = dict(registry.item_files(repo))
+            set_apart: set[str] = set()  # as _scan: a sidecar of a sidecar set apart is an item
+            for path, full in files.items():
+                count += 1
+                if count % 4096 == 0:
+                    self._check_cancel()
+                if path.endswith(SIDECAR_SUFFIXES):
+                    served = None
+                    for suffix in SIDECAR_SUFFIXES:
+                        base = path[: -len(suffix)]
+                        if path.endswith(suffix) and base in files and base not in set_apart:
+                            served = suffix
+                            break
+                    if served is not None:
+                        set_apart.add(path)
+                        self.sidecars.setdefault((repo, base), {})[served] = Location(repo, path)
+                        continue
+                self.items[(repo, path)] = registry.item_at(repo, path, full)
 
     # -- joining items to builds -----------------------------------------------------------
 
@@ -565,24 +617,36 @@ class _Builder:
         key = (suffix, side.sha256 or "", loc.sha256 or "")
         cached = self.verified.get(key) if side.sha256 else None
         if cached is not None:
-            return SignatureCheck(
-                source,
-                cached.format,
-                cached.status,
-                cached.detail.replace(cached.sidecar, source),
-                cached.signer,
-            )
+            return _renamed(cached, source)
         check = self._check_signature(loc, suffix, source)
         self.verified[key] = check
         return check
 
     def _check_signature(self, loc: Location, suffix: str, source: str) -> SignatureCheck:
         try:
-            data = self.registry.sidecars(loc.repo, loc.path).get(suffix)
+            if self.local_sidecars is not None:
+                data = self.local_sidecars.sidecar(loc.repo, loc.path, suffix)
+            else:
+                data = self.registry.sidecars(loc.repo, loc.path).get(suffix)
         except RelmanError as exc:
             return SignatureCheck(source, "unknown", "failed", f"{source}: {exc}")
         if data is None:
             return SignatureCheck(source, "unknown", "failed", f"{source}: is gone")
+        # Identical sidecars of identical bytes (copies in other repositories) are checked
+        # once a run, and once for all while the cache keeps them.
+        key = f"{suffix} {hashlib.sha256(data).hexdigest()} {loc.sha256} {loc.size}"
+        done = self.checked.get(key)
+        if done is not None:
+            return _renamed(done, source)
+        check = self.cache.get(key, source) if self.cache is not None else None
+        if check is None:
+            check = self._verify(loc, suffix, source, data)
+            if self.cache is not None and loc.sha256 is not None:
+                self.cache.put(key, check)
+        self.checked[key] = check
+        return check
+
+    def _verify(self, loc: Location, suffix: str, source: str, data: bytes) -> SignatureCheck:
         prepared = prepare_bytes(data, source, self.context)
         if prepared.failure is not None:
             result = prepared.failure
@@ -674,6 +738,120 @@ class _Builder:
                         f"in {env} without a valid promotion record{why}",
                     )
                 )
+
+
+class _VerifyCache:
+    """Signatures that verified, kept between runs in ``<cache>/lineage/``.
+
+    A key is the sidecar's suffix, the SHA-256 of the sidecar's bytes as read now, the
+    artifact's recorded SHA-256 and size; the file is named by a fingerprint of everything
+    else a verification depends on (the trusted keys with their material, the Sigstore policy,
+    the trusted root's bytes, relman's version). Only ``verified`` results are kept: a failure
+    is checked again every time. The cache is only an optimisation: an unreadable or foreign
+    file is ignored, a failed write is logged, and two runs writing at once lose entries at
+    worst (the file is replaced atomically)."""
+
+    LIMIT = 1_000_000
+    _SIDECAR = "\x00"
+
+    def __init__(self, folder: Path, context: Context) -> None:
+        self.folder = folder
+        self.context = context
+        self._path: Path | None = None
+        self.known: dict[str, list[Any]] | None = None
+        self.new: dict[str, list[Any]] = {}
+
+    @classmethod
+    def open(cls, context: Context) -> _VerifyCache | None:
+        try:
+            folder = paths.resolve().cache / "lineage"
+        except (OSError, RelmanError):  # pragma: no cover - no cache folder to be had
+            return None
+        return cls(folder, context)
+
+    @property
+    def path(self) -> Path:
+        """The file, named when first needed (the fingerprint reads relman's version)."""
+        if self._path is None:
+            self._path = self.folder / f"signatures-{_trust_fingerprint(self.context)}.json"
+        return self._path
+
+    def _load(self) -> dict[str, list[Any]]:
+        if self.known is None:
+            self.known = {}
+            with contextlib.suppress(OSError, ValueError):
+                data = json.loads(self.path.read_bytes())
+                if isinstance(data, dict) and isinstance(data.get("entries"), dict):
+                    self.known = data["entries"]
+        return self.known
+
+    def get(self, key: str, source: str) -> SignatureCheck | None:
+        entry = self._load().get(key)
+        if (
+            not isinstance(entry, list)
+            or len(entry) != 3
+            or not all(isinstance(x, str) for x in entry[:2])
+            or not (entry[2] is None or isinstance(entry[2], str))
+        ):
+            return None
+        fmt, detail, signer = entry
+        return SignatureCheck(
+            source, fmt, "verified", detail.replace(self._SIDECAR, source), signer
+        )
+
+    def put(self, key: str, check: SignatureCheck) -> None:
+        if check.status == "verified":
+            detail = check.detail.replace(check.sidecar, self._SIDECAR)
+            self.new[key] = [check.format, detail, check.signer]
+
+    def save(self) -> None:
+        if not self.new:
+            return
+        self.known = None  # merge with what another run may have written meanwhile
+        entries = self._load()
+        if len(entries) + len(self.new) > self.LIMIT:
+            entries = {}
+        entries.update(self.new)
+        try:
+            paths.ensure_dir(self.path.parent)
+            data = json.dumps({"entries": entries}, separators=(",", ":"), ensure_ascii=False)
+            paths.atomic_write(self.path, data.encode())
+        except OSError as exc:
+            logger.warning("could not keep verified signatures in %s: %s", self.path, exc)
+        self.new = {}
+
+
+def _trust_fingerprint(context: Context) -> str:
+    from relman import __version__
+
+    root: str | None = None
+    if context.trusted_root is not None:
+        try:
+            root = hashlib.sha256(context.trusted_root.read_bytes()).hexdigest()
+        except OSError:
+            root = f"unreadable {context.trusted_root}"
+    parts = [
+        str(__version__),
+        [
+            [k.name, k.kind, k.fingerprint, k.key_id, hashlib.sha256(k.material).hexdigest()]
+            for k in context.keys
+        ],
+        context.identity,
+        context.issuer,
+        root,
+    ]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+
+
+def _renamed(check: SignatureCheck, source: str) -> SignatureCheck:
+    """``check`` of an identical sidecar, told of ``source``."""
+    return SignatureCheck(
+        source,
+        check.format,
+        check.status,
+        check.detail.replace(check.sidecar, source),
+        check.signer,
+    )
 
 
 def _pairs(names: Iterable[str], numbers: Iterable[str]) -> list[tuple[str, str]]:
