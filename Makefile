@@ -1,5 +1,5 @@
 # Two commands set everything up on a fresh machine (Python 3.11+):
-#   make run    create .venv, install relman, open the app
+#   make run    create .venv, install relman, open the app (on a demo registry if none is set up)
 #   make test   create .venv, install relman with its test tools, run lint and every test
 PYTHON ?= python3
 VENV   ?= .venv
@@ -17,7 +17,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m compileall -q relman
 	touch $(STAMP)
 
+# With no registry profile configured yet, the app opens on a freshly made demo registry.
 run: $(STAMP)
+	$(BIN)/relman demo --if-no-profile
 	$(BIN)/relman
 
 test: $(STAMP)

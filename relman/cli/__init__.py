@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="a new or empty folder (default: data dir/demo-registry)",
     )
     demo.add_argument("--json", action="store_true", help="print what was made as JSON")
+    demo.add_argument(
+        "--if-no-profile",
+        action="store_true",
+        help="do nothing when a registry profile exists already (what `make run` uses)",
+    )
     demo.set_defaults(handler=registry_cmds.cmd_demo)
 
     bid = sub.add_parser(

@@ -12,8 +12,12 @@ from relman.cli.common import print_json
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from relman import demo
+    from relman import demo, settings
 
+    if args.if_no_profile and settings.load_profiles():
+        if args.json:
+            print_json({"ok": True, "created": False})
+        return 0
     made = demo.create(args.dir)
     if args.json:
         print_json(

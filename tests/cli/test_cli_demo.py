@@ -96,3 +96,12 @@ def test_lineage_finds_each_planted_problem_once(relman_cli, tmp_path: Path) -> 
     problems = Counter((f["kind"], f["artifact"], f["detail"]) for f in findings)
     assert Counter(kind for kind, _, _ in problems) == dict.fromkeys(KINDS, 1), findings
     assert all(n == 1 or kind == "rebuilt" for (kind, _, _), n in problems.items()), findings
+
+
+def test_if_no_profile_makes_the_demo_once(relman_cli, relman_home) -> None:
+    """`make run` calls `relman demo --if-no-profile` before opening the app."""
+    first = relman_cli("demo", "--if-no-profile", "--json")
+    assert first.code == 0, first.err
+    assert json.loads(first.out)["profile"] == "demo"
+    again = relman_cli("demo", "--if-no-profile", "--json")
+    assert again.code == 0 and json.loads(again.out) == {"ok": True, "created": False}
