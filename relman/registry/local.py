@@ -344,22 +344,28 @@ class LocalRegistry:
             if exc.errno == errno.ELOOP:  # the sidecar itself is a symbolic link
                 return self.sidecars(repo, path).get(suffix)
             raise
+        return _read_regular(fd)
+
+    def listed_sidecar(self, repo: str, path: str, full: str) -> bytes | None:
+        """The bytes of the sidecar :meth:`item_files` listed as ``(path, full)`` (``path`` with
+        its suffix), or None when it is gone: the walk vetted the folders on the way, so only
+        the file itself is opened without following a link (a link the walk vetted takes the
+        full check)."""
         try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
+            if not _NO_FOLLOW:  # pragma: no cover - no O_NOFOLLOW (Windows): the full check
+                raise OSError(errno.ELOOP, "no O_NOFOLLOW")
+            fd = os.open(full, _READ_NO_LINK)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            target = self._file(repo, path)
+            if not target.is_file():
                 return None
-            # Up to _MAX_SIDECAR bytes, as sidecars() reads; the size on disk sizes the reads.
-            chunks: list[bytes] = []
-            size = 0
-            while size < _MAX_SIDECAR:
-                chunk = os.read(fd, min(max(info.st_size - size, 0) + 1, _MAX_SIDECAR - size))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-        finally:
-            os.close(fd)
-        return b"".join(chunks)
+            with target.open("rb") as handle:
+                return handle.read(_MAX_SIDECAR)
+        return _read_regular(fd)
 
     # -- bytes -----------------------------------------------------------------------------
 
@@ -709,6 +715,27 @@ def _location_from(repo: str, path: str, full: str, meta_path: str) -> Location:
         created=created,
         properties=MappingProxyType(_properties_of(meta)),
     )
+
+
+def _read_regular(fd: int) -> bytes | None:
+    """Up to ``_MAX_SIDECAR`` bytes of an open file (as :meth:`LocalRegistry.sidecars` reads),
+    None if it is not a regular file; closes ``fd``."""
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        while size < _MAX_SIDECAR:
+            # The size on disk sizes the reads (+1 to see the end in one call).
+            chunk = os.read(fd, min(max(info.st_size - size, 0) + 1, _MAX_SIDECAR - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
 
 
 def _read_meta(path: str) -> dict[str, Any]:

@@ -322,6 +322,7 @@ class _Builder:
         self.sidecars: dict[tuple[str, str], dict[str, Location]] = {}
         self.verified: dict[tuple[str, str, str], SignatureCheck] = {}
         self.checked: dict[str, SignatureCheck] = {}
+        self.sidecar_files: dict[tuple[str, str], str] = {}  # (repo, path) -> file, as listed
         # The local registry reads one sidecar without resolving its path (unless a subclass
         # reads sidecars its own way).
         self.local_sidecars = (
@@ -431,6 +432,7 @@ class _Builder:
                             break
                     if served is not None:
                         set_apart.add(path)
+                        self.sidecar_files[(repo, path)] = full
                         self.sidecars.setdefault((repo, base), {})[served] = Location(repo, path)
                         continue
                 self.items[(repo, path)] = registry.item_at(repo, path, full)
@@ -624,7 +626,10 @@ class _Builder:
 
     def _check_signature(self, loc: Location, suffix: str, source: str) -> SignatureCheck:
         try:
-            if self.local_sidecars is not None:
+            listed = self.sidecar_files.get((loc.repo, loc.path + suffix))
+            if self.local_sidecars is not None and listed is not None:
+                data = self.local_sidecars.listed_sidecar(loc.repo, loc.path + suffix, listed)
+            elif self.local_sidecars is not None:
                 data = self.local_sidecars.sidecar(loc.repo, loc.path, suffix)
             else:
                 data = self.registry.sidecars(loc.repo, loc.path).get(suffix)
@@ -758,8 +763,11 @@ class _VerifyCache:
         self.folder = folder
         self.context = context
         self._path: Path | None = None
-        self.known: dict[str, list[Any]] | None = None
-        self.new: dict[str, list[Any]] = {}
+        # The file: {"results": [[format, detail, signer], ...], "entries": {key: index}}, the
+        # keys hashed and the results shared (50,000 signatures by one key are one result).
+        self.known: dict[str, Any] | None = None
+        self.results: list[tuple[str, str, str | None]] = []
+        self.new: dict[str, tuple[str, str, str | None]] = {}
 
     @classmethod
     def open(cls, context: Context) -> _VerifyCache | None:
@@ -776,25 +784,37 @@ class _VerifyCache:
             self._path = self.folder / f"signatures-{_trust_fingerprint(self.context)}.json"
         return self._path
 
-    def _load(self) -> dict[str, list[Any]]:
+    @staticmethod
+    def _hashed(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()[:40]
+
+    def _load(self) -> dict[str, Any]:
         if self.known is None:
-            self.known = {}
+            self.known, self.results = {}, []
             with contextlib.suppress(OSError, ValueError):
                 data = json.loads(self.path.read_bytes())
-                if isinstance(data, dict) and isinstance(data.get("entries"), dict):
-                    self.known = data["entries"]
+                results = data.get("results") if isinstance(data, dict) else None
+                entries = data.get("entries") if isinstance(data, dict) else None
+                if (
+                    isinstance(results, list)
+                    and isinstance(entries, dict)
+                    and all(
+                        isinstance(r, list)
+                        and len(r) == 3
+                        and isinstance(r[0], str)
+                        and isinstance(r[1], str)
+                        and (r[2] is None or isinstance(r[2], str))
+                        for r in results
+                    )
+                ):
+                    self.known, self.results = entries, [(r[0], r[1], r[2]) for r in results]
         return self.known
 
     def get(self, key: str, source: str) -> SignatureCheck | None:
-        entry = self._load().get(key)
-        if (
-            not isinstance(entry, list)
-            or len(entry) != 3
-            or not all(isinstance(x, str) for x in entry[:2])
-            or not (entry[2] is None or isinstance(entry[2], str))
-        ):
+        index = self._load().get(self._hashed(key))
+        if type(index) is not int or not 0 <= index < len(self.results):
             return None
-        fmt, detail, signer = entry
+        fmt, detail, signer = self.results[index]
         return SignatureCheck(
             source, fmt, "verified", detail.replace(self._SIDECAR, source), signer
         )
@@ -802,19 +822,29 @@ class _VerifyCache:
     def put(self, key: str, check: SignatureCheck) -> None:
         if check.status == "verified":
             detail = check.detail.replace(check.sidecar, self._SIDECAR)
-            self.new[key] = [check.format, detail, check.signer]
+            self.new[self._hashed(key)] = (check.format, detail, check.signer)
 
     def save(self) -> None:
         if not self.new:
             return
         self.known = None  # merge with what another run may have written meanwhile
         entries = self._load()
+        results = self.results
         if len(entries) + len(self.new) > self.LIMIT:
-            entries = {}
-        entries.update(self.new)
+            entries, results = {}, []
+        index = {r: i for i, r in enumerate(results)}
+        for key, result in self.new.items():
+            if result not in index:
+                index[result] = len(results)
+                results.append(result)
+            entries[key] = index[result]
         try:
             paths.ensure_dir(self.path.parent)
-            data = json.dumps({"entries": entries}, separators=(",", ":"), ensure_ascii=False)
+            data = json.dumps(
+                {"results": [list(r) for r in results], "entries": entries},
+                separators=(",", ":"),
+                ensure_ascii=False,
+            )
             paths.atomic_write(self.path, data.encode())
         except OSError as exc:
             logger.warning("could not keep verified signatures in %s: %s", self.path, exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,28 @@ def test_item_files_and_item_at_give_what_items_gives(reg: LocalRegistry) -> Non
     listed = list(reg.item_files("libs-dev"))
     assert [path for path, _ in listed] == ["acme/1/app.tgz", "acme/1/app.tgz.sig"]
     assert [reg.item_at("libs-dev", p, f) for p, f in listed] == list(reg.items("libs-dev"))
+
+
+def test_listed_sidecar_reads_what_the_walk_listed(reg: LocalRegistry, tmp_path: Path) -> None:
+    files = dict(reg.item_files("libs-dev"))
+    full = files["acme/1/app.tgz.sig"]
+    assert reg.listed_sidecar("libs-dev", "acme/1/app.tgz.sig", full) == b"signature\n"
+    # A link inside the repository is read through the full check; one out of it is refused.
+    (reg.root / "repos/libs-dev/acme/1/app.tgz.asc").symlink_to("app.tgz.sig")
+    outside = tmp_path / "secret"
+    outside.write_bytes(b"secret")
+    (reg.root / "repos/libs-dev/acme/1/app.tgz.minisig").symlink_to(outside)
+    files = dict(reg.item_files("libs-dev"))
+    asc = files["acme/1/app.tgz.asc"]
+    assert reg.listed_sidecar("libs-dev", "acme/1/app.tgz.asc", asc) == b"signature\n"
+    minisig = str(reg.root / "repos/libs-dev/acme/1/app.tgz.minisig")
+    with pytest.raises(UsageError, match="outside its repository"):
+        reg.listed_sidecar("libs-dev", "acme/1/app.tgz.minisig", minisig)
+    # Gone since the walk, or a folder now, or a link to a folder now.
+    os.unlink(full)
+    assert reg.listed_sidecar("libs-dev", "acme/1/app.tgz.sig", full) is None
+    os.mkdir(full)
+    assert reg.listed_sidecar("libs-dev", "acme/1/app.tgz.sig", full) is None
+    os.unlink(asc)
+    os.symlink(full, asc)
+    assert reg.listed_sidecar("libs-dev", "acme/1/app.tgz.asc", asc) is None

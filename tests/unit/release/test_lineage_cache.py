@@ -35,8 +35,10 @@ def verifications(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-def run(world: World, context: Context | None = None, **kwargs: bool) -> Lineage:
-    return build_lineage(world.registry, ENVIRONMENTS, context or world.context, **kwargs)
+def run(world: World, context: Context | None = None, *, cache: bool = True) -> Lineage:
+    return build_lineage(
+        world.registry, ENVIRONMENTS, context or world.context, verification_cache=cache
+    )
 
 
 def signatures(result: Lineage) -> list[tuple[str, str, str, str | None]]:
@@ -74,7 +76,7 @@ def test_the_cache_is_not_used_for_other_keys_bytes_or_when_off(
     world.build("acme", 1, {"app.tgz": b"app"})
     run(world)
     verifications.clear()
-    run(world, verification_cache=False)
+    run(world, cache=False)
     assert verifications == ["libs-dev/acme/1/app.tgz.sig"]
     # Another trust store: its own cache file, and the signature fails.
     verifications.clear()
@@ -97,7 +99,7 @@ def test_an_unreadable_cache_is_ignored_and_replaced(
     world.build("acme", 1, {"app.tgz": b"app"})
     run(world)
     (cache,) = cache_files()
-    for junk in (b"not json", b"[]", b'{"entries": {"x": 1}}'):
+    for junk in (b"not json", b"[]", b'{"entries": {"x": 1}}', b'{"results": [1], "entries": {}}'):
         cache.write_bytes(junk)
         verifications.clear()
         assert run(world).ok and verifications == ["libs-dev/acme/1/app.tgz.sig"]
@@ -105,7 +107,7 @@ def test_an_unreadable_cache_is_ignored_and_replaced(
     assert run(world).ok and verifications == []
     # An entry of the wrong shape under the right key is not trusted.
     data = json.loads(cache.read_text())
-    data["entries"] = {k: [1, 2, 3] for k in data["entries"]}
+    data["entries"] = {k: 7 for k in data["entries"]}
     cache.write_text(json.dumps(data))
     verifications.clear()
     assert run(world).ok and verifications == ["libs-dev/acme/1/app.tgz.sig"]
