@@ -6,9 +6,18 @@ documented layout (``tests/fast_registry.py``; ``test_lineage.py`` checks it wri
 (libs-qa, with a signed promotion record), one in twenty labelled prod on its qa copy (with a
 record): 62,500 items. Two registries: without signature sidecars, and with a cosign ``.sig``
 beside every artifact (62,500 ECDSA P-256 verifications, less the copies checked once).
-Each run is a child process (peak RSS is its own), best of RUNS. The targets are recorded
-beside the figures, not asserted: on the 2-CPU reference machine the unsigned registry takes
-~3.7 s (205 MB) and the signed one ~29 s (317 MB), both over target (see the issue-4 report).
+Each run is a child process (peak RSS is its own) with a RELMAN_HOME of its own: the first
+finds lineage's cache of verified signatures empty (cold), the next RUNS find what it kept
+(warm, best of RUNS).
+
+The targets are recorded beside the figures, not asserted (TARGETS_MET is False). On the
+2-CPU reference machine, before the issue-4 performance work: unsigned ~3.7 s (205 MB),
+signed ~29 s (317 MB), both cold. After it (sidecars read from the path the scan listed, their
+metadata not read, each distinct sidecar verified once, the verification cache): unsigned
+~3.8 s (204 MB); signed cold ~16 s (~345 MB: 50,000 distinct ECDSA verifications, ~85 us each
+plus ~100 us of format detection and key loading), signed warm ~6 s (~290 MB). What is left:
+the per-item metadata read of the scan (~1.5 s), the build records (~0.7 s) and the graph
+(~1 s), for which an on-disk index of item metadata is the next step.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -34,6 +44,8 @@ from tests.fast_registry import DirectWriter
 BUILDS = 5000
 ARTIFACTS = 10
 RUNS = 3
+#: Not yet: the figures are recorded, and asserted once this is True (see the module docstring).
+TARGETS_MET = False
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 CHILD = """
@@ -120,19 +132,37 @@ def registry(request: pytest.FixtureRequest, bench_dir: Path) -> tuple[str, Path
     return request.param, root
 
 
+def _run(root: Path, home: Path) -> dict[str, float]:
+    env = {**os.environ, "RELMAN_HOME": str(home)}
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(root)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    result: dict[str, float] = json.loads(done.stdout)
+    return result
+
+
 def test_4_lineage_5000_builds(bench, registry: tuple[str, Path]) -> None:
     kind, root = registry
-    runs = []
-    for _ in range(RUNS):
-        done = subprocess.run(
-            [sys.executable, "-c", CHILD, str(root)], capture_output=True, text=True, check=True
-        )
-        runs.append(json.loads(done.stdout))
-    best = min(runs, key=lambda r: r["seconds"])
-    assert best["builds"] == BUILDS
-    # Findings: every artifact unsigned (unsigned registry) or none at all (signed registry).
-    assert best["findings"] == (BUILDS * ARTIFACTS if kind == "unsigned" else 0)
+    # RELMAN_HOME of its own: the first run finds no verification cache (cold), the next ones
+    # find the signatures the first one verified (warm). Unsigned, both are the same work.
+    home = root.parent / "relman-home"
+    cold = _run(root, home)
+    warm = [_run(root, home) for _ in range(RUNS)]
+    best = min(warm, key=lambda r: r["seconds"])
+    for run in (cold, *warm):
+        assert run["builds"] == BUILDS
+        # Findings: every artifact unsigned (unsigned registry) or none at all (signed).
+        assert run["findings"] == (BUILDS * ARTIFACTS if kind == "unsigned" else 0)
     label = f"lineage of {BUILDS:,} builds x {ARTIFACTS} artifacts, {kind}"
-    bench.record("4", f"{label}: wall", best["seconds"], "s", "< 2 s")
-    bench.record("4", f"{label}: CPU", best["cpu"], "s")
-    bench.record("4", f"{label}: peak RSS", max(r["rss_mb"] for r in runs), "MB", "< 300 MB")
+    bench.record("4", f"{label}, cold cache: wall", cold["seconds"], "s", "< 2 s")
+    bench.record("4", f"{label}, cold cache: peak RSS", cold["rss_mb"], "MB", "< 300 MB")
+    bench.record("4", f"{label}, warm cache: wall", best["seconds"], "s", "< 2 s")
+    bench.record("4", f"{label}, warm cache: CPU", best["cpu"], "s")
+    bench.record("4", f"{label}, warm cache: peak RSS", max(r["rss_mb"] for r in warm), "MB")
+    if TARGETS_MET:
+        assert best["seconds"] < 2.0 and cold["seconds"] < 2.0
+        assert max(r["rss_mb"] for r in (cold, *warm)) < 300
