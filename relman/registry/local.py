@@ -346,11 +346,12 @@ class LocalRegistry:
             raise
         return _read_regular(fd)
 
-    def listed_sidecar(self, repo: str, path: str, full: str) -> bytes | None:
-        """The bytes of the sidecar :meth:`item_files` listed as ``(path, full)`` (``path`` with
-        its suffix), or None when it is gone: the walk vetted the folders on the way, so only
-        the file itself is opened without following a link (a link the walk vetted takes the
-        full check)."""
+    def listed_sidecar(self, repo: str, path: str) -> bytes | None:
+        """The bytes of a sidecar :meth:`item_files` listed (``path`` with its suffix), or None
+        when it is gone: the walk vetted the folders on the way, so only the file itself is
+        opened without following a link (a link the walk vetted takes the full check)."""
+        storage.check_item_path(path)
+        full = os.path.join(self._repos, storage.check_repo_key(repo), path)
         try:
             if not _NO_FOLLOW:  # pragma: no cover - no O_NOFOLLOW (Windows): the full check
                 raise OSError(errno.ELOOP, "no O_NOFOLLOW")

@@ -322,7 +322,6 @@ class _Builder:
         self.sidecars: dict[tuple[str, str], dict[str, Location]] = {}
         self.verified: dict[tuple[str, str, str], SignatureCheck] = {}
         self.checked: dict[str, SignatureCheck] = {}
-        self.sidecar_files: dict[tuple[str, str], str] = {}  # (repo, path) -> file, as listed
         # The local registry reads one sidecar without resolving its path (unless a subclass
         # reads sidecars its own way).
         self.local_sidecars = (
@@ -432,7 +431,6 @@ class _Builder:
                             break
                     if served is not None:
                         set_apart.add(path)
-                        self.sidecar_files[(repo, path)] = full
                         self.sidecars.setdefault((repo, base), {})[served] = Location(repo, path)
                         continue
                 self.items[(repo, path)] = registry.item_at(repo, path, full)
@@ -626,11 +624,8 @@ class _Builder:
 
     def _check_signature(self, loc: Location, suffix: str, source: str) -> SignatureCheck:
         try:
-            listed = self.sidecar_files.get((loc.repo, loc.path + suffix))
-            if self.local_sidecars is not None and listed is not None:
-                data = self.local_sidecars.listed_sidecar(loc.repo, loc.path + suffix, listed)
-            elif self.local_sidecars is not None:
-                data = self.local_sidecars.sidecar(loc.repo, loc.path, suffix)
+            if self.local_sidecars is not None:  # a sidecar its scan listed
+                data = self.local_sidecars.listed_sidecar(loc.repo, loc.path + suffix)
             else:
                 data = self.registry.sidecars(loc.repo, loc.path).get(suffix)
         except RelmanError as exc:
@@ -639,7 +634,7 @@ class _Builder:
             return SignatureCheck(source, "unknown", "failed", f"{source}: is gone")
         # Identical sidecars of identical bytes (copies in other repositories) are checked
         # once a run, and once for all while the cache keeps them.
-        key = f"{suffix} {hashlib.sha256(data).hexdigest()} {loc.sha256} {loc.size}"
+        key = _check_key(suffix, data, loc)
         done = self.checked.get(key)
         if done is not None:
             return _renamed(done, source)
@@ -748,7 +743,7 @@ class _Builder:
 class _VerifyCache:
     """Signatures that verified, kept between runs in ``<cache>/lineage/``.
 
-    A key is the sidecar's suffix, the SHA-256 of the sidecar's bytes as read now, the
+    A key (:func:`_check_key`) is a hash of the sidecar's suffix, its bytes as read now, the
     artifact's recorded SHA-256 and size; the file is named by a fingerprint of everything
     else a verification depends on (the trusted keys with their material, the Sigstore policy,
     the trusted root's bytes, relman's version). Only ``verified`` results are kept: a failure
@@ -768,6 +763,7 @@ class _VerifyCache:
         self.known: dict[str, Any] | None = None
         self.results: list[tuple[str, str, str | None]] = []
         self.new: dict[str, tuple[str, str, str | None]] = {}
+        self._shared: dict[tuple[str, str, str | None], tuple[str, str, str | None]] = {}
 
     @classmethod
     def open(cls, context: Context) -> _VerifyCache | None:
@@ -783,10 +779,6 @@ class _VerifyCache:
         if self._path is None:
             self._path = self.folder / f"signatures-{_trust_fingerprint(self.context)}.json"
         return self._path
-
-    @staticmethod
-    def _hashed(key: str) -> str:
-        return hashlib.sha256(key.encode()).hexdigest()[:40]
 
     def _load(self) -> dict[str, Any]:
         if self.known is None:
@@ -811,7 +803,7 @@ class _VerifyCache:
         return self.known
 
     def get(self, key: str, source: str) -> SignatureCheck | None:
-        index = self._load().get(self._hashed(key))
+        index = self._load().get(key)
         if type(index) is not int or not 0 <= index < len(self.results):
             return None
         fmt, detail, signer = self.results[index]
@@ -821,8 +813,12 @@ class _VerifyCache:
 
     def put(self, key: str, check: SignatureCheck) -> None:
         if check.status == "verified":
-            detail = check.detail.replace(check.sidecar, self._SIDECAR)
-            self.new[self._hashed(key)] = (check.format, detail, check.signer)
+            result = (
+                check.format,
+                check.detail.replace(check.sidecar, self._SIDECAR),
+                check.signer,
+            )
+            self.new[key] = self._shared.setdefault(result, result)
 
     def save(self) -> None:
         if not self.new:
@@ -871,6 +867,15 @@ def _trust_fingerprint(context: Context) -> str:
         root,
     ]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+
+
+def _check_key(suffix: str, data: bytes, loc: Location) -> str:
+    """What a check depends on besides the trust store: the sidecar's suffix and bytes, the
+    artifact's recorded SHA-256 and size (hashed: 50,000 of them are kept; the first NUL
+    ends the text part, which has none)."""
+    digest = hashlib.sha256(f"{suffix} {loc.sha256} {loc.size}\x00".encode())
+    digest.update(data)
+    return digest.hexdigest()[:40]
 
 
 def _renamed(check: SignatureCheck, source: str) -> SignatureCheck:

@@ -68,7 +68,7 @@ def test_item_files_and_item_at_give_what_items_gives(reg: LocalRegistry) -> Non
 def test_listed_sidecar_reads_what_the_walk_listed(reg: LocalRegistry, tmp_path: Path) -> None:
     files = dict(reg.item_files("libs-dev"))
     full = files["acme/1/app.tgz.sig"]
-    assert reg.listed_sidecar("libs-dev", "acme/1/app.tgz.sig", full) == b"signature\n"
+    assert reg.listed_sidecar("libs-dev", "acme/1/app.tgz.sig") == b"signature\n"
     # A link inside the repository is read through the full check; one out of it is refused.
     (reg.root / "repos/libs-dev/acme/1/app.tgz.asc").symlink_to("app.tgz.sig")
     outside = tmp_path / "secret"
@@ -76,15 +76,21 @@ def test_listed_sidecar_reads_what_the_walk_listed(reg: LocalRegistry, tmp_path:
     (reg.root / "repos/libs-dev/acme/1/app.tgz.minisig").symlink_to(outside)
     files = dict(reg.item_files("libs-dev"))
     asc = files["acme/1/app.tgz.asc"]
-    assert reg.listed_sidecar("libs-dev", "acme/1/app.tgz.asc", asc) == b"signature\n"
-    minisig = str(reg.root / "repos/libs-dev/acme/1/app.tgz.minisig")
+    assert reg.listed_sidecar("libs-dev", "acme/1/app.tgz.asc") == b"signature\n"
     with pytest.raises(UsageError, match="outside its repository"):
-        reg.listed_sidecar("libs-dev", "acme/1/app.tgz.minisig", minisig)
+        reg.listed_sidecar("libs-dev", "acme/1/app.tgz.minisig")
     # Gone since the walk, or a folder now, or a link to a folder now.
     os.unlink(full)
-    assert reg.listed_sidecar("libs-dev", "acme/1/app.tgz.sig", full) is None
+    assert reg.listed_sidecar("libs-dev", "acme/1/app.tgz.sig") is None
     os.mkdir(full)
-    assert reg.listed_sidecar("libs-dev", "acme/1/app.tgz.sig", full) is None
+    assert reg.listed_sidecar("libs-dev", "acme/1/app.tgz.sig") is None
     os.unlink(asc)
     os.symlink(full, asc)
-    assert reg.listed_sidecar("libs-dev", "acme/1/app.tgz.asc", asc) is None
+    assert reg.listed_sidecar("libs-dev", "acme/1/app.tgz.asc") is None
+
+
+def test_listed_sidecar_checks_its_path(reg: LocalRegistry) -> None:
+    with pytest.raises(UsageError):
+        reg.listed_sidecar("libs-dev", "../../.relman/registry.json")
+    with pytest.raises(UsageError):
+        reg.listed_sidecar("../libs-dev", "acme/1/app.tgz.sig")
