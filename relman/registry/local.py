@@ -728,12 +728,14 @@ def _read_regular(fd: int) -> bytes | None:
         chunks: list[bytes] = []
         size = 0
         while size < _MAX_SIDECAR:
-            # The size on disk sizes the reads (+1 to see the end in one call).
-            chunk = os.read(fd, min(max(info.st_size - size, 0) + 1, _MAX_SIDECAR - size))
+            # The size on disk sizes the reads: one read for a file that keeps its size.
+            chunk = os.read(fd, min(max(info.st_size - size, 0) or 1 << 16, _MAX_SIDECAR - size))
             if not chunk:
                 break
             chunks.append(chunk)
             size += len(chunk)
+            if size == info.st_size:
+                break
     finally:
         os.close(fd)
     return b"".join(chunks)

@@ -10,14 +10,16 @@ Each run is a child process (peak RSS is its own) with a RELMAN_HOME of its own:
 finds lineage's cache of verified signatures empty (cold), the next RUNS find what it kept
 (warm, best of RUNS).
 
-The targets are recorded beside the figures, not asserted (TARGETS_MET is False). On the
-2-CPU reference machine, before the issue-4 performance work: unsigned ~3.7 s (205 MB),
-signed ~29 s (317 MB), both cold. After it (sidecars read from the path the scan listed, their
-metadata not read, each distinct sidecar verified once, the verification cache): unsigned
-~3.8 s (204 MB); signed cold ~16 s (~345 MB: 50,000 distinct ECDSA verifications, ~85 us each
-plus ~100 us of format detection and key loading), signed warm ~6 s (~290 MB). What is left:
-the per-item metadata read of the scan (~1.5 s), the build records (~0.7 s) and the graph
-(~1 s), for which an on-disk index of item metadata is the next step.
+The targets are recorded beside the figures, not asserted (TARGETS_MET is False). Before
+the issue-4 performance work, on the 2-CPU reference machine: unsigned ~3.7 s (205 MB),
+signed ~29 s (317 MB). After it (sidecars read from the path the scan listed without
+resolving it, their metadata not read, each distinct sidecar verified once a run, verified
+signatures kept in the cache; a `make bench` run on a shared, noisy 2-CPU machine): unsigned
+3.3-3.5 s (204 MB); signed cold 15.9 s (312 MB), signed warm 5.6 s (263 MB). Cold, 50,000
+distinct ECDSA checks cost ~10 s (~85 us of ECDSA plus format detection and cosign's loading
+of the key, per signature, on one CPU: cryptography holds the GIL). What is left: the scan's
+per-item metadata read (~1.5 s), the build records (~0.7 s) and the graph (~1 s), for which
+an on-disk index of item metadata is the next step; the cold signatures need other processes.
 """
 
 from __future__ import annotations

@@ -94,3 +94,11 @@ def test_listed_sidecar_checks_its_path(reg: LocalRegistry) -> None:
         reg.listed_sidecar("libs-dev", "../../.relman/registry.json")
     with pytest.raises(UsageError):
         reg.listed_sidecar("../libs-dev", "acme/1/app.tgz.sig")
+
+
+def test_a_big_sidecar_is_read_whole(reg: LocalRegistry) -> None:
+    data = bytes(range(256)) * 1000
+    (reg.root / "repos/libs-dev/acme/1/app.tgz.asc").write_bytes(data)
+    assert reg.sidecar("libs-dev", "acme/1/app.tgz", ".asc") == data
+    assert reg.listed_sidecar("libs-dev", "acme/1/app.tgz.asc") == data
+    assert reg.sidecars("libs-dev", "acme/1/app.tgz")[".asc"] == data
