@@ -4,7 +4,9 @@
 memory; the build records; the promotion records of the builds asked about) and returns an
 immutable :class:`Lineage` that the command line prints and the GUI views read. It never
 re-hashes bytes: digests are the ones the registry recorded (the "verify now" action
-re-hashes), so a lineage of 50,000 artifacts takes a second or two.
+re-hashes). Signature sidecars are checked with the recorded digest, each distinct one once a
+run, and those that verified are kept in relman's cache folder for the next run (keyed by the
+sidecar's bytes, the artifact's digest and the trust store; see :class:`_VerifyCache`).
 
 An artifact of a build is located by its SHA-256 and by the ``build.name``/``build.number``
 properties a deploy sets. It is in an environment when one of its locations is in the
