@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,25 +69,11 @@ def _index_path() -> Path:
 
 
 def _load_index() -> dict[str, dict[str, str]]:
-    path = _index_path()
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read as the signing-key index: {exc}") from None
-    keys = data.get("keys", {})
-    if not isinstance(keys, dict):
-        raise InputError(f"{path}: 'keys' is not a table")
-    return {str(k): dict(v) for k, v in keys.items() if isinstance(v, dict)}
+    return paths.read_index(_index_path(), "the signing-key index")
 
 
 def _save_index(index: dict[str, dict[str, str]]) -> None:
-    import tomli_w
-
-    data = {"schema": 1, "keys": dict(sorted(index.items()))}
-    paths.atomic_write(_index_path(), tomli_w.dumps(data).encode())
+    paths.write_index(_index_path(), index)
 
 
 def _record(name: str, entry: dict[str, str]) -> SigningKey:

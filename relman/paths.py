@@ -85,3 +85,31 @@ def atomic_write(path: Path, data: bytes, *, private: bool = False) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def read_index(path: Path, what: str) -> dict[str, dict[str, str]]:
+    """The ``[keys.<name>]`` tables of a small TOML index (``{}`` when the file is absent).
+
+    ``what`` names the file in errors ("the trust store index"): one line, exit 2.
+    """
+    import tomllib
+
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read as {what}: {exc}") from None
+    keys = data.get("keys", {})
+    if not isinstance(keys, dict):
+        raise InputError(f"{path}: 'keys' is not a table")
+    return {str(k): dict(v) for k, v in keys.items() if isinstance(v, dict)}
+
+
+def write_index(path: Path, index: dict[str, dict[str, str]]) -> None:
+    """Write a TOML index (schema 1, entries sorted by name) atomically."""
+    import tomli_w
+
+    data = {"schema": 1, "keys": dict(sorted(index.items()))}
+    atomic_write(path, tomli_w.dumps(data).encode())

@@ -8,7 +8,6 @@ fingerprint. Public data only; written atomically.
 from __future__ import annotations
 
 import re
-import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,24 +28,11 @@ def _index_path() -> Path:
 
 
 def _load_index() -> dict[str, dict[str, str]]:
-    path = _index_path()
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read as the trust store index: {exc}") from None
-    keys = data.get("keys", {})
-    return {str(k): dict(v) for k, v in keys.items() if isinstance(v, dict)}
+    return paths.read_index(_index_path(), "the trust store index")
 
 
 def _save_index(index: dict[str, dict[str, str]]) -> None:
-    import tomli_w
-
-    paths.atomic_write(
-        _index_path(), tomli_w.dumps({"schema": 1, "keys": dict(sorted(index.items()))}).encode()
-    )
+    paths.write_index(_index_path(), index)
 
 
 def trusted_keys() -> list[TrustedKey]:

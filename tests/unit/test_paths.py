@@ -67,3 +67,16 @@ def test_ensure_dir_reports_a_clear_error(tmp_path: Path) -> None:
         paths.ensure_dir(tmp_path / "file" / "sub")
     made = paths.ensure_dir(tmp_path / "private", private=True)
     assert stat.S_IMODE(made.stat().st_mode) == 0o700
+
+
+def test_index_round_trip_and_errors(tmp_path: Path) -> None:
+    index = tmp_path / "trust.toml"
+    assert paths.read_index(index, "the trust store index") == {}
+    paths.write_index(index, {"b": {"kind": "ed25519"}, "a": {"kind": "rsa"}})
+    assert list(paths.read_index(index, "x")) == ["a", "b"]
+    index.write_text("keys = 3\n")
+    with pytest.raises(InputError, match="'keys' is not a table"):
+        paths.read_index(index, "the trust store index")
+    index.write_text("[keys\n")
+    with pytest.raises(InputError, match="cannot be read as the trust store index"):
+        paths.read_index(index, "the trust store index")
