@@ -31,6 +31,7 @@ from .environments_page import EnvironmentsPage
 from .icons import IconSet, app_icon
 from .keys_page import KeysPage
 from .lineage_loader import LineageLoader
+from .lineage_page import LineagePage
 from .pages import PLANNED_PAGES, PlaceholderPage
 from .status_bar import TaskStatus
 from .tasks import TaskRunner
@@ -73,9 +74,11 @@ class MainWindow(QMainWindow):
         self.loader = LineageLoader(runner, self)
         self.builds_page = BuildsPage(self.loader, self.icons)
         self.environments_page = EnvironmentsPage(self.loader, self.icons)
+        self.lineage_page = LineagePage(self.loader, self.icons)
         built = {
             KEYS_PAGE: self.keys_page,
             "Builds": self.builds_page,
+            "Lineage": self.lineage_page,
             "Environments": self.environments_page,
         }
         for name in PAGE_NAMES[1:]:
@@ -102,6 +105,7 @@ class MainWindow(QMainWindow):
         self.details_stack.setAccessibleName("Details")
         self.details_stack.addWidget(self.details)
         self.details_stack.addWidget(self.builds_page.details)
+        self.details_stack.addWidget(self.lineage_page.details)
         self.details_dock.setWidget(self.details_stack)
         self.details_dock.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetMovable
@@ -112,6 +116,9 @@ class MainWindow(QMainWindow):
         self.verify_page.row_selected.connect(self.details.show_row)
         self.builds_page.build_selected.connect(self._show_build)
         self.environments_page.build_selected.connect(self._show_build)
+        self.lineage_page.build_selected.connect(self._show_build)
+        self.lineage_page.artifact_selected.connect(self._show_artifact)
+        self.builds_page.table.doubleClicked.connect(self._open_lineage)
         self.pages.currentChanged.connect(self._page_changed)
 
         self.task_status = TaskStatus(runner)
@@ -159,8 +166,20 @@ class MainWindow(QMainWindow):
         self.details_stack.setCurrentWidget(self.builds_page.details)
         self.builds_page.details.show_build(node, self.loader.lineage)  # type: ignore[arg-type]
 
+    def _show_artifact(self, _build: object, _artifact: object) -> None:
+        self.details_stack.setCurrentWidget(self.lineage_page.details)
+
+    def _open_lineage(self) -> None:
+        """Double-click on a build: its lineage."""
+        node = self.builds_page.details.node
+        if node is not None and self.lineage_page.show_build(node.label):
+            self.show_page("Lineage")
+
     def _page_changed(self, index: int) -> None:
         page = self.pages.widget(index)
+        if page is self.lineage_page:
+            self.details_stack.setCurrentWidget(self.lineage_page.details)
+            return
         builds = page in (self.builds_page, self.environments_page)
         self.details_stack.setCurrentIndex(1 if builds else 0)
 
