@@ -53,6 +53,8 @@ logger = logging.getLogger(__name__)
 
 FindingRole = Qt.ItemDataRole.UserRole + 1
 ZOOM_STEP = 1.25
+#: The smallest scale a graph is first drawn at (smaller is unreadable; Fit goes below).
+MIN_DEFAULT_SCALE = 0.62
 _OLD = datetime.min.replace(tzinfo=UTC)
 
 
@@ -221,6 +223,7 @@ class LineagePage(QWidget):
         self.findings_view.setAccessibleName("Findings of the drawn builds")
         self.findings_view.setModel(self.findings)
         self.findings_view.setWordWrap(True)
+        self.findings_view.setIconSize(QSize(16, 16))
         self.findings_label = QLabel()
         self.findings_label.setAccessibleName("Findings summary")
         lower = QWidget()
@@ -233,6 +236,7 @@ class LineagePage(QWidget):
         self.splitter.addWidget(lower)
         self.splitter.setStretchFactor(0, 4)
         self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([560, 130])
         content = QWidget()
         content_layout = QVBoxLayout(content)
         content_layout.setContentsMargins(0, 0, 0, 0)
@@ -299,6 +303,7 @@ class LineagePage(QWidget):
         self._draw(lineage, siblings or (build,))
         self.build_combo.setCurrentIndex(max(0, self.build_combo.findData(label)))
         self.commit_field.setText(build.commit or "")
+        self.commit_field.setCursorPosition(0)
         self.select_node(self.scene.nodes.get(("build", label)))
         return True
 
@@ -323,10 +328,14 @@ class LineagePage(QWidget):
         self.findings_label.setText(
             f"Findings ({count}) — click one to select its card" if count else "Findings: ✓ none"
         )
+        # Fit when the graph is small; else a readable scale (Fit shows it all).
         self.view.resetTransform()
         self.view.fit()
-        if self.view.transform().m11() > 1:
+        scale = self.view.transform().m11()
+        if not MIN_DEFAULT_SCALE <= scale <= 1:
             self.view.resetTransform()
+            if scale < MIN_DEFAULT_SCALE:
+                self.view.scale(MIN_DEFAULT_SCALE, MIN_DEFAULT_SCALE)
 
     # -- selection -------------------------------------------------------------------------
 

@@ -37,15 +37,15 @@ from .icons import IconSet
 
 logger = logging.getLogger(__name__)
 
-NODE_WIDTH = 240
-COLUMN_GAP = 110
+NODE_WIDTH = 220
+COLUMN_GAP = 60
 ROW_GAP = 18
 PAD = 8
 LINE = 17
 BADGE = 22
 HEADER = 34
-ENV_WIDTH = 130
-ENV_STEP = ENV_WIDTH + 230
+ENV_WIDTH = 110
+ENV_STEP = ENV_WIDTH + 190
 
 SIGNATURE_BADGES = {
     "verified": ("verified", "signature verified"),
@@ -364,9 +364,11 @@ class LineageScene(QGraphicsScene):
             edge.label = EdgeLabel(badge, text, self.icons, self.palette_)
             edge.label.setToolTip(promotion.detail if promotion else "no promotion record")
             self.addItem(edge.label)
+            # Under the two cards, centred on the gap: wider than the gap, it overlaps no card.
             mid = edge.path().pointAtPercent(0.5)
             rect = edge.label.boundingRect()
-            edge.label.setPos(mid.x() - rect.width() / 2, mid.y() + 6)
+            below = max(source.pos().y() + source.height(), target.pos().y() + target.height())
+            edge.label.setPos(mid.x() - rect.width() / 2, below + 6)
 
     def node_for(self, finding: Finding) -> NodeItem | None:
         """The card a finding concerns: its artifact's, else its build's."""
