@@ -110,17 +110,19 @@ def artifact_html(build: BuildNode, art: ArtifactNode) -> str:
         parts.append(f"<p><code>{e(str(loc))}</code>{where}<br>")
         props = "; ".join(f"{e(k)} = {e(', '.join(v))}" for k, v in sorted(loc.properties.items()))
         parts.append(f"properties: {props or 'none'}</p>")
-    parts.append(f"<h4>Signatures ({len(art.signatures)})</h4>")
-    if art.signatures:
+    # The same sidecar is copied beside each location: list each distinct check once.
+    checks = list({(s.format, s.status, s.signer, s.detail): s for s in art.signatures}.values())
+    parts.append(f"<h4>Signatures ({len(checks)})</h4>")
+    if checks:
         parts.append("<ul>")
-        for s in art.signatures:
+        for s in checks:
             mark = {"verified": "✓ verified", "failed": "✗ failed"}.get(s.status, "? not checked")
             signer = e(s.signer or "unknown signer")
             parts.append(f"<li><b>{e(s.format)}</b>: {mark} — {signer}<br>{e(s.detail)}</li>")
         parts.append("</ul>")
     else:
         parts.append("<p>✗ none (unsigned)</p>")
-    provenance = [s for s in art.signatures if s.format in ("dsse", "in-toto")]
+    provenance = [s for s in checks if s.format in ("dsse", "in-toto")]
     if provenance:
         parts.append("<h4>Provenance</h4><ul>")
         parts.extend(f"<li>{e(s.detail)}</li>" for s in provenance)
