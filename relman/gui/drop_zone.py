@@ -93,8 +93,9 @@ class DropZone(QFrame):
         title.setAccessibleName("Drop zone title")
         layout.addWidget(title)
         hint = QLabel(
-            "relman hashes each file once and compares it with every checksum it finds beside it:\n"
-            "FILE.sha256, .sha512, .sha1 and .md5 sidecars, and SHA256SUMS lists in its folder."
+            "relman hashes each file once and checks everything it finds beside it: checksum\n"
+            "sidecars and SHA256SUMS lists, signatures (.sig .asc .minisig .sigstore.json) and\n"
+            "provenance (.intoto.jsonl), against the keys on the Keys & Trust page."
         )
         hint.setProperty("role", "hint")
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
