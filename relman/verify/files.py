@@ -199,6 +199,17 @@ def load_explicit_lists(paths: Iterable[Path], index: ChecksumIndex) -> list[Pat
     return loaded
 
 
+@dataclass(frozen=True, slots=True)
+class _FolderEvidence:
+    #: Names of files that have a checksum sidecar or a signature beside them.
+    bases: frozenset[str]
+    #: The folder's own ``SHA256SUMS``-style lists (those not given with ``--checksums``).
+    lists: tuple[str, ...]
+
+
+_EVIDENCE_SUFFIXES = tuple(dict.fromkeys((*SIDECAR_SUFFIXES, *SIGNATURE_SUFFIXES)))
+
+
 class Planner:
     """Works out what each file must match; safe to call from several worker threads.
 
@@ -234,6 +245,7 @@ class Planner:
         self._listings: dict[str, frozenset[str]] = {}
         self._labels: dict[tuple[str, str], str] = {}
         self._list_paths: dict[tuple[str, str], tuple[Path, bool]] = {}
+        self._evidence_cache: dict[str, _FolderEvidence] = {}
         self._cwd = os.getcwd()
 
     def files_in(self, folder: str) -> frozenset[str]:
@@ -275,13 +287,14 @@ class Planner:
                     source = f"{label}:{entry.line}"
                     expected.append(Expected(entry.algorithm, entry.hexdigest, source))
                     lists.append(src)
-            if self.discover:
-                self._discover(folder, name, target, expected, lists)
+            evidence = self._evidence(folder) if self.discover else None
+            if evidence is not None:
+                self._discover(folder, name, target, expected, lists, evidence)
         except RelmanError as exc:
             return FileJob(path=Path(file), error=str(exc))
         path = file if isinstance(file, Path) else Path(file)
         prepared = list(self.given)
-        if self.discover:
+        if evidence is not None and name in evidence.bases:
             names = self.files_in(folder)
             prepared.extend(
                 prepare_signature(Path(target + suffix), self.context)
@@ -297,12 +310,40 @@ class Planner:
             require_signature=self.require_signature,
         )
 
+    def _evidence(self, folder: str) -> _FolderEvidence:
+        """Which files of ``folder`` have sidecars or signatures, and its own lists (cached).
+
+        Most files of a release folder have none: planning them skips every suffix test.
+        """
+        found = self._evidence_cache.get(folder)
+        if found is None:
+            names = self.files_in(folder)
+            bases = {
+                file[: -len(suffix)]
+                for file in names
+                for suffix in _EVIDENCE_SUFFIXES
+                if file.endswith(suffix) and len(file) > len(suffix)
+            }
+            own_lists = tuple(
+                list_name
+                for list_name in LIST_NAMES
+                if list_name in names and not self._folder_list(folder, list_name)[1]
+            )
+            found = self._evidence_cache[folder] = _FolderEvidence(frozenset(bases), own_lists)
+        return found
+
     def _discover(
-        self, folder: str, name: str, target: str, expected: list[Expected], lists: list[Path]
+        self,
+        folder: str,
+        name: str,
+        target: str,
+        expected: list[Expected],
+        lists: list[Path],
+        evidence: _FolderEvidence,
     ) -> None:
         """Sidecars ``FILE.sha256`` ... and ``SHA256SUMS``-style lists beside ``target``."""
         names = self.files_in(folder)
-        for suffix in SIDECAR_SUFFIXES:
+        for suffix in SIDECAR_SUFFIXES if name in evidence.bases else ():
             if name + suffix not in names:
                 continue
             sidecar = Path(target + suffix)
@@ -315,12 +356,10 @@ class Planner:
                     expected.append(Expected(entry.algorithm, entry.hexdigest, source, problem))
                     continue
                 expected.append(Expected(entry.algorithm, entry.hexdigest, source))
-        for list_name in LIST_NAMES:
-            if list_name not in names or list_name == name:
+        for list_name in evidence.lists:
+            if list_name == name:
                 continue
-            list_path, is_explicit = self._folder_list(folder, list_name)
-            if is_explicit:
-                continue
+            list_path, _ = self._folder_list(folder, list_name)
             label = self._list_label(list_path, folder)
             for src, entry in self.index.targets(list_path).get(target, []):
                 expected.append(Expected(entry.algorithm, entry.hexdigest, f"{label}:{entry.line}"))

@@ -138,7 +138,7 @@ def hash_file(
     if not algos:
         raise UsageError("no digest algorithm asked for")
     hashes = {name: new_hash(name) for name in algos}
-    target = Path(path)
+    target = path if isinstance(path, Path) else Path(path)
     try:
         # O_NONBLOCK: opening a FIFO must not hang; it is refused below as not a regular file.
         fd = os.open(target, _OPEN_FLAGS)

@@ -247,3 +247,11 @@ def test_expand_honours_cancel(tmp_path: Path) -> None:
             found.append(item)
             token.cancel()
     assert len(found) == 1
+
+
+def test_a_list_verified_as_a_file_is_not_checked_against_itself(release: Path) -> None:
+    """Verifying SHA256SUMS itself: the list beside it is the file, not a source of digests."""
+    (job,) = plan([release / "SHA256SUMS"])
+    assert job.expected == () and job.error is None
+    (result,) = verify_all([job]).files
+    assert result.status == "not-verified"
