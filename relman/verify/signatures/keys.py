@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 from collections.abc import Callable
 
@@ -41,8 +42,12 @@ def key_kind(key: PublicKeyTypes) -> str:
     raise KeyFormatError(f"unsupported public key type {type(key).__name__}")
 
 
+@functools.lru_cache(maxsize=256)
 def load_crypto_key(data: bytes) -> PublicKeyTypes | None:
     """A ``cryptography`` public key from PEM/DER SPKI, PKCS#1 or a certificate, else None.
+
+    Cached: lineage checks thousands of signatures against the same few trusted keys, and
+    the loaded keys are immutable.
 
     Key types relman cannot verify with (DSA, DH, X25519 ...) are returned as well; callers
     reject them by :func:`key_kind`.
