@@ -163,11 +163,19 @@ class MainWindow(QMainWindow):
         combo.blockSignals(False)
 
     def _show_build(self, node: object) -> None:
-        self.details_stack.setCurrentWidget(self.builds_page.details)
+        # A selection made while another page is shown (a reload selects the first build)
+        # updates the panel but does not take the dock away from that page.
         self.builds_page.details.show_build(node, self.loader.lineage)  # type: ignore[arg-type]
+        if self.pages.currentWidget() in (
+            self.builds_page,
+            self.environments_page,
+            self.lineage_page,
+        ):
+            self.details_stack.setCurrentWidget(self.builds_page.details)
 
     def _show_artifact(self, _build: object, _artifact: object) -> None:
-        self.details_stack.setCurrentWidget(self.lineage_page.details)
+        if self.pages.currentWidget() is self.lineage_page:
+            self.details_stack.setCurrentWidget(self.lineage_page.details)
 
     def _open_lineage(self) -> None:
         """Double-click on a build: its lineage."""

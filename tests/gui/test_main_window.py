@@ -101,3 +101,19 @@ def test_details_dock_starts_with_a_hint(window) -> None:
 def test_status_bar_is_idle_at_start(window) -> None:
     assert window.task_status.label.text() == "No tasks running"
     assert not window.task_status.cancel_button.isVisible()
+
+
+def test_a_build_selected_elsewhere_does_not_take_the_dock_from_verify(
+    qtbot, window, monkeypatch
+) -> None:
+    shown: list[object] = []
+    monkeypatch.setattr(window.builds_page.details, "show_build", lambda n, _l: shown.append(n))
+    window.show_page("Verify")
+    node = object()
+    window._show_build(node)  # what a reload's first selection does
+    assert shown == [node]
+    assert window.details_stack.currentWidget() is window.details
+    window.show_page("Builds")
+    assert window.details_stack.currentWidget() is window.builds_page.details
+    window._show_build(node)
+    assert window.details_stack.currentWidget() is window.builds_page.details
