@@ -1,17 +1,25 @@
 """The Builds table: one row per build of the loaded lineage, sorted and filtered fast.
 
 Everything a row shows, sorts by or is searched for is computed once, when the lineage
-arrives (:class:`BuildRow`). Sorting 50,000 rows through a QSortFilterProxyModel's ``lessThan``
-would call into Python a million times; instead the proxy hands ``sort`` to the source model,
-which orders its rows by the cached key of the column (one ``sorted`` over precomputed values)
-and reports it as a layout change with its persistent indexes moved. Filtering is the proxy's:
-the search and the filters are matched against precomputed strings in one pass, and
-``filterAcceptsRow`` only reads the flag that pass left on the row.
+arrives (:class:`BuildRow`). The model does both the sorting and the filtering itself, so that
+no per-row call goes from C++ into Python:
+
+* each column's ascending order (positions into the rows as loaded) is computed once, lazily or
+  on zero-timers after the rows arrive, one column per tick; descending is that list reversed.
+  A sort is then one list comprehension, reported as a layout change with the persistent
+  indexes (the selection) moved;
+* a filter is matched against precomputed lower-case strings in one list comprehension (and,
+  while the search only grows, only over the rows the previous search kept); no filter means no
+  pass at all. The model then shows only the matching rows, again as one layout change.
+
+The proxy (:class:`BuildsProxyModel`) keeps the filter settings and hands ``sort`` and the
+filter to the model; it does not override ``filterAcceptsRow``, so its own mapping is C++ only.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +33,7 @@ from PySide6.QtCore import (
     QSize,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
 )
 from PySide6.QtGui import QFont, QFontDatabase, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
@@ -115,7 +124,6 @@ class BuildRow:
     text_blob: str
     #: Prefix search: "\n" + commit and every artifact SHA-256 (lower case).
     prefix_blob: str
-    shown: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -164,14 +172,22 @@ def make_rows(lineage: Lineage, now: datetime | None = None) -> list[BuildRow]:
 
 
 class BuildsTableModel(QAbstractTableModel):
-    """The rows of one lineage; sorts itself by cached keys (see the module doc)."""
+    """The rows of one lineage, filtered and sorted by cached keys (see the module doc)."""
 
     def __init__(self, icons: IconSet, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._icons = icons
+        #: Every row, in the order they were set; orders and filters are positions into it.
+        self._all: list[BuildRow] = []
+        #: The rows shown, in display order.
         self._rows: list[BuildRow] = []
+        #: Column -> positions into ``_all`` in ascending order of that column's key.
+        self._orders: dict[int, list[int]] = {}
+        #: Positions into ``_all`` that pass the filter (ascending), or None: no filter.
+        self._matched: list[int] | None = None
         self._mono = QFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self._sort: tuple[int, Qt.SortOrder] = (COL_STARTED, Qt.SortOrder.DescendingOrder)
+        self._generation = 0
 
     # -- Qt model API ----------------------------------------------------------------------
 
@@ -246,46 +262,122 @@ class BuildsTableModel(QAbstractTableModel):
             return row.findings_text
         return None
 
+    # -- sorting and filtering ---------------------------------------------------------
+
+    def order_of(self, column: int) -> list[int]:
+        """Positions into the loaded rows in ascending order of ``column`` (computed once)."""
+        order = self._orders.get(column)
+        if order is None:
+            keys = [r.keys[column] for r in self._all]
+            order = sorted(range(len(keys)), key=keys.__getitem__)
+            self._orders[column] = order
+        return order
+
+    def _warm_orders(self, generation: int, columns: list[int]) -> None:
+        """Compute one column's order per event-loop turn, so that the first sort by any
+        column is as quick as the next."""
+        if generation != self._generation or not columns:
+            return
+        self.order_of(columns.pop(0))
+        if columns:
+            QTimer.singleShot(0, self, lambda: self._warm_orders(generation, columns))
+
+    def _display_positions(self) -> list[int]:
+        column, order = self._sort
+        positions = self.order_of(column)
+        if order == Qt.SortOrder.DescendingOrder:
+            positions = positions[::-1]
+        matched = self._matched
+        if matched is not None:
+            if len(matched) * 4 < len(positions):
+                # few matches: sort them by their rank in the column order
+                rank = self._rank(column)
+                reverse = order == Qt.SortOrder.DescendingOrder
+                return sorted(matched, key=rank.__getitem__, reverse=reverse)
+            keep = bytearray(len(self._all))
+            for i in matched:
+                keep[i] = 1
+            positions = [i for i in positions if keep[i]]
+        return positions
+
+    def _rank(self, column: int) -> list[int]:
+        ranks = self._orders.get(-1 - column)
+        if ranks is None:
+            order = self.order_of(column)
+            ranks = [0] * len(order)
+            for rank, position in enumerate(order):
+                ranks[position] = rank
+            self._orders[-1 - column] = ranks
+        return ranks
+
+    def _relayout(self) -> None:
+        """Show ``_all`` filtered and sorted as set, as one layout change."""
+        emit(self.layoutAboutToBeChanged)
+        old = self._rows
+        everything = self._all
+        self._rows = [everything[i] for i in self._display_positions()]
+        persistent = self.persistentIndexList()
+        if persistent:
+            position = {id(r): i for i, r in enumerate(self._rows)}
+            moved = []
+            for p in persistent:
+                new = position.get(id(old[p.row()])) if 0 <= p.row() < len(old) else None
+                moved.append(QModelIndex() if new is None else self.index(new, p.column()))
+            self.changePersistentIndexList(persistent, moved)
+        emit(self.layoutChanged)
+
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Order the rows by the cached key of ``column`` (persistent indexes follow)."""
         if not 0 <= column < len(HEADERS):
             return
+        if (column, order) == self._sort:
+            return  # the rows are in this order already
         self._sort = (column, order)
-        if not self._rows:
+        if self._all:
+            self._relayout()
+
+    def set_matched(self, matched: list[int] | None) -> None:
+        """Show only the rows at these positions of the loaded rows (None: every row)."""
+        if matched is None and self._matched is None:
             return
-        emit(self.layoutAboutToBeChanged)
-        old = self._rows
-        reverse = order == Qt.SortOrder.DescendingOrder
-        self._rows = sorted(old, key=lambda r: r.keys[column], reverse=reverse)
-        persistent = self.persistentIndexList()
-        if persistent:
-            position = {id(r): i for i, r in enumerate(old)}
-            new_row = {position[id(r)]: i for i, r in enumerate(self._rows)}
-            self.changePersistentIndexList(
-                persistent,
-                [self.index(new_row[p.row()], p.column()) for p in persistent],
-            )
-        emit(self.layoutChanged)
+        self._matched = matched
+        if self._all:
+            self._relayout()
 
     # -- contents --------------------------------------------------------------------------
 
     def set_rows(self, rows: list[BuildRow]) -> None:
-        column, order = self._sort
-        reverse = order == Qt.SortOrder.DescendingOrder
         self.beginResetModel()
-        self._rows = sorted(rows, key=lambda r: r.keys[column], reverse=reverse)
+        self._generation += 1
+        self._all = list(rows)
+        self._orders = {}
+        self._matched = None
+        self._rows = [self._all[i] for i in self._display_positions()]
         self.endResetModel()
+        column = self._sort[0]
+        rest = [c for c in range(len(HEADERS)) if c != column]
+        generation = self._generation
+        QTimer.singleShot(0, self, lambda: self._warm_orders(generation, rest))
 
     def set_lineage(self, lineage: Lineage | None) -> None:
         self.set_rows(make_rows(lineage) if lineage is not None else [])
 
     def rows(self) -> list[BuildRow]:
+        """The rows shown, in display order."""
         return list(self._rows)
+
+    def all_rows(self) -> list[BuildRow]:
+        """Every loaded row, shown or not, in the order they were set."""
+        return list(self._all)
+
+    def total(self) -> int:
+        return len(self._all)
 
     def row(self, row: int) -> BuildRow:
         return self._rows[row]
 
     def row_of(self, label: str) -> int | None:
+        """The display row of the build ``label``, None if it is not shown."""
         for i, r in enumerate(self._rows):
             if r.node.label == label:
                 return i
@@ -297,7 +389,11 @@ class BuildsTableModel(QAbstractTableModel):
 
 
 class BuildsProxyModel(QSortFilterProxyModel):
-    """Search + filters; ``sort`` is delegated to the source's cached keys."""
+    """Search + filters; both ``sort`` and the filtering are done by the source model.
+
+    No ``filterAcceptsRow`` override: the source only has the matching rows, and a Python
+    override would be called once per row whenever the source's layout changes.
+    """
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -306,9 +402,11 @@ class BuildsProxyModel(QSortFilterProxyModel):
         self.application = ""
         self.environment = ""
         self.findings_only = False
+        self._last: tuple[str, str, str, bool] | None = None
 
     def setSourceModel(self, model: BuildsTableModel) -> None:  # type: ignore[override]
         self._model = model
+        self._last = None
         super().setSourceModel(model)
 
     def source(self) -> BuildsTableModel:
@@ -338,27 +436,39 @@ class BuildsProxyModel(QSortFilterProxyModel):
         self.refilter()
 
     def refilter(self) -> None:
-        """Match every row once (plain Python over precomputed strings), then let the proxy
-        re-read the flags."""
-        needle = self.search
-        prefix = "\n" + needle
-        app, env, only = self.application, self.environment, self.findings_only
-        for row in self.source()._rows:
-            row.shown = (
-                (not needle or needle in row.text_blob or prefix in row.prefix_blob)
-                and (not app or row.node.name == app)
-                and (not env or env in row.node.environments)
-                and (not only or bool(row.kinds))
-            )
-        self.beginFilterChange()
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def filterAcceptsRow(
-        self,
-        source_row: int,
-        source_parent: QModelIndex | QPersistentModelIndex,
-    ) -> bool:
-        return self._model._rows[source_row].shown
+        """Match the rows against the search and the filters (see the module doc)."""
+        model = self.source()
+        state = (self.search, self.application, self.environment, self.findings_only)
+        last, self._last = self._last, state
+        if not any(state):
+            model.set_matched(None)
+            return
+        rows = model._all
+        previous = model._matched
+        needle, app, env, only = state
+        candidates: Iterable[int] = range(len(rows))
+        if (
+            last is not None
+            and previous is not None
+            and last[1:] == state[1:]
+            and last[0]
+            and needle.startswith(last[0])
+        ):
+            candidates = previous  # the search grew: only what it matched can still match
+        if app:
+            candidates = [i for i in candidates if rows[i].node.name == app]
+        if env:
+            candidates = [i for i in candidates if env in rows[i].node.environments]
+        if only:
+            candidates = [i for i in candidates if rows[i].kinds]
+        if needle:
+            prefix = "\n" + needle
+            candidates = [
+                i
+                for i in candidates
+                if needle in rows[i].text_blob or prefix in rows[i].prefix_blob
+            ]
+        model.set_matched(list(candidates))
 
 
 class FindingsDelegate(QStyledItemDelegate):

@@ -196,8 +196,11 @@ class BuildsPage(QWidget):
         self.table.setSortingEnabled(True)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(26)
+        rows = self.table.verticalHeader()
+        rows.hide()
+        # every row the same height: a relayout after a sort or a filter is O(visible rows)
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(26)
         self.table.setItemDelegateForColumn(COL_FINDINGS, FindingsDelegate(icons, self.table))
         header = self.table.horizontalHeader()
         header.setSortIndicator(COL_STARTED, Qt.SortOrder.DescendingOrder)
@@ -299,7 +302,7 @@ class BuildsPage(QWidget):
         self._update_count()
 
     def _update_count(self) -> None:
-        total = self.model.rowCount()
+        total = self.model.total()
         shown = self.proxy.rowCount()
         self.count.setText(f"{shown} of {total} builds" if shown != total else f"{total} builds")
 

@@ -5,7 +5,9 @@ Run: ``QT_QPA_PLATFORM=offscreen python -m pytest tests/benchmarks/bench_builds_
 50,000 synthetic BuildNodes (3 artifacts each, some findings) go into the Builds model, its
 proxy and a shown QTableView. A 5 ms QTimer records the gap between its ticks while the view
 is sorted by each column (both orders) and a filter is typed one key at a time; the largest
-gap is the longest the event loop was blocked. Target: < 100 ms.
+gap is the longest the event loop was blocked. Also measured: the loop right after the rows
+arrive (the model computes each column's sort order then, one column per turn) and a first sort
+by a column whose order is not computed yet. Target: < 100 ms, asserted.
 """
 
 from __future__ import annotations
@@ -19,9 +21,16 @@ import pytest
 pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QEventLoop, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QTableView
+from PySide6.QtWidgets import QApplication, QHeaderView, QTableView
 
-from relman.gui.builds_model import HEADERS, BuildsProxyModel, BuildsTableModel, make_rows
+from relman.gui.builds_model import (
+    COL_APP,
+    COL_COMMIT,
+    HEADERS,
+    BuildsProxyModel,
+    BuildsTableModel,
+    make_rows,
+)
 from relman.gui.icons import IconSet
 from relman.model import BuildRecord, Environment
 from relman.release.lineage import ArtifactNode, BuildNode, Finding, Lineage
@@ -116,6 +125,9 @@ def test_sort_and_filter_50000_builds(qtbot) -> None:
     proxy.setSourceModel(model)
     view.setModel(proxy)
     view.setSortingEnabled(True)
+    # as the Builds page sets it: fixed row heights, so a relayout is O(visible rows)
+    view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    view.verticalHeader().setDefaultSectionSize(26)
     view.resize(1200, 700)
     qtbot.addWidget(view)
     view.show()
@@ -128,13 +140,27 @@ def test_sort_and_filter_50000_builds(qtbot) -> None:
         f"model+proxy {t3 - t2:.3f} s"
     )
     meter = GapMeter()
+    results = {}
+
+    # right after the rows arrive the model computes each column's order, one per loop turn
+    meter.start()
+    run_steps(app, [lambda: None] * 10)
+    results["idle after load (column orders computed)"] = (meter.stop(), 0.0)
+    assert len(model._orders) >= len(HEADERS)
 
     # reference: the loop with nothing to do
     meter.start()
     run_steps(app, [lambda: None] * 10)
     reference = meter.stop()
 
-    results = {}
+    # a sort before that column's order was computed (the user clicked at once)
+    for column in (COL_COMMIT, COL_APP):
+        model._orders.clear()
+        meter.start()
+        run_steps(app, [lambda c=column: view.sortByColumn(c, Qt.SortOrder.AscendingOrder)])
+        results[f"first sort {HEADERS[column]} (order not yet computed)"] = (meter.stop(), 0.0)
+    for column in range(len(HEADERS)):
+        model.order_of(column)
     for column, name in enumerate(HEADERS):
         for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
             meter.start()
@@ -157,7 +183,7 @@ def test_sort_and_filter_50000_builds(qtbot) -> None:
 
     print(f"reference gap (idle loop): {reference * 1000:.1f} ms")
     for what, (gap, _) in results.items():
-        print(f"  {what:<40} largest gap {gap * 1000:6.1f} ms")
+        print(f"  {what:<48} largest gap {gap * 1000:6.1f} ms")
     worst = max(gap for gap, _ in results.values())
     print(f"worst gap {worst * 1000:.1f} ms (target < {LIMIT * 1000:.0f} ms)")
     assert worst < LIMIT

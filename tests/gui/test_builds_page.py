@@ -17,6 +17,7 @@ from relman.gui.builds_model import (
     COL_FINDINGS,
     COL_NUMBER,
     COL_STARTED,
+    HEADERS,
     BuildsProxyModel,
     BuildsTableModel,
     make_rows,
@@ -246,3 +247,132 @@ def test_cancel_stops_the_load(qtbot, demo_home, window, monkeypatch) -> None:
     assert task.cancelled
     assert window.loader.state == "cancelled"
     assert window.builds_page.proxy.rowCount() == 40  # the previous lineage stays
+
+
+# -- sorting and filtering done by the model (issue 4: 50,000 rows without stalling) ------------
+
+
+def old_filter(row, search: str = "", app: str = "", env: str = "", only: bool = False) -> bool:
+    """The proxy's per-row filter as it was before the model took filtering over."""
+    needle = search.strip().lower()
+    return (
+        (not needle or needle in row.text_blob or "\n" + needle in row.prefix_blob)
+        and (not app or row.node.name == app)
+        and (not env or env in row.node.environments)
+        and (not only or bool(row.kinds))
+    )
+
+
+def test_sorting_by_every_column_both_ways(loaded) -> None:
+    page = loaded.builds_page
+    for column in range(len(HEADERS)):
+        for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
+            page.table.sortByColumn(column, order)
+            keys = [r.keys[column] for r in page.visible_rows()]
+            descending = order == Qt.SortOrder.DescendingOrder
+            assert keys == sorted(keys, reverse=descending), (HEADERS[column], order)
+            assert len(keys) == 40
+            assert page.model.sort_state == (column, order)
+
+
+def test_sorting_a_filtered_view_keeps_the_filter(loaded) -> None:
+    page = loaded.builds_page
+    search(None, page, "payments")
+    expected = {r.node.label for r in page.model.all_rows() if old_filter(r, "payments")}
+    for column in range(len(HEADERS)):
+        for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
+            page.table.sortByColumn(column, order)
+            rows = page.visible_rows()
+            assert {r.node.label for r in rows} == expected
+            keys = [r.keys[column] for r in rows]
+            assert keys == sorted(keys, reverse=order == Qt.SortOrder.DescendingOrder)
+
+
+def test_selection_survives_every_sort(loaded) -> None:
+    page = loaded.builds_page
+    assert page.select_label("payments-api/10")
+    for column in range(len(HEADERS)):
+        for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
+            page.table.sortByColumn(column, order)
+            selected = page.table.selectionModel().selectedRows()
+            assert [i.data(ObjectRole).node.label for i in selected] == ["payments-api/10"]
+            current = page.table.currentIndex()
+            assert current.data(ObjectRole).node.label == "payments-api/10"
+    assert page.details.node is not None and page.details.node.label == "payments-api/10"
+
+
+def test_filter_results_equal_the_old_filter_on_the_demo_data(loaded) -> None:
+    page = loaded.builds_page
+    every = page.model.all_rows()
+    lineage = loaded.loader.lineage
+    node = next(b for b in lineage.builds if b.label == "web-frontend/7")
+    searches = ["", "w", "we", "web", "web-", "pay", "PAYMENTS", "main", node.commit[:6]]
+    searches += [node.artifacts[0].sha256[:8], node.artifacts[0].name, "zzz", " 1 "]
+    combos = [
+        (app, env, only)
+        for app in ("", "payments-api", "ledger-worker")
+        for env in ("", "dev", "prod")
+        for only in (False, True)
+    ]
+    for app, env, only in combos:
+        for text in searches:  # typed one after the other: the narrowing path too
+            page.proxy.set_filters(
+                search=text, application=app, environment=env, findings_only=only
+            )
+            shown = [r.node.label for r in page.visible_rows()]
+            order = {id(r): i for i, r in enumerate(page.model.all_rows())}
+            expected = [r for r in every if old_filter(r, text, app, env, only)]
+            assert sorted(shown) == sorted(r.node.label for r in expected), (text, app, env, only)
+            assert len(shown) == len(set(shown))
+            # still in the current sort order (newest first)
+            started = [r.keys[COL_STARTED] for r in page.visible_rows()]
+            assert started == sorted(started, reverse=True)
+            assert len(order) == 40
+    page.proxy.set_filters(search="", application="", environment="", findings_only=False)
+    assert page.proxy.rowCount() == 40
+
+
+def test_count_says_shown_of_total(loaded) -> None:
+    page = loaded.builds_page
+    page.findings_only.setChecked(True)
+    assert page.count.text() == "7 of 40 builds"
+    assert page.model.total() == 40 and page.model.rowCount() == 7
+
+
+def test_filter_that_hides_the_selection_clears_it(loaded) -> None:
+    page = loaded.builds_page
+    assert page.select_label("web-frontend/7")
+    search(None, page, "payments")
+    assert page.table.selectionModel().selectedRows() == []
+    assert not page.select_label("web-frontend/7")
+    assert page.select_label("payments-api/10")
+    search(None, page, "payments-api")  # narrowing keeps a row that still matches selected
+    selected = page.table.selectionModel().selectedRows()
+    assert [i.data(ObjectRole).node.label for i in selected] == ["payments-api/10"]
+
+
+def test_every_column_order_is_computed_after_the_rows_arrive(qtbot, loaded) -> None:
+    model = BuildsTableModel(loaded.icons)
+    model.set_rows(make_rows(loaded.loader.lineage))
+    assert set(model._orders) == {COL_STARTED}
+    qtbot.waitUntil(lambda: set(range(len(HEADERS))) <= set(model._orders), timeout=5_000)
+
+
+def test_model_tester_through_filters_and_sorts(qtbot, loaded) -> None:
+    rows = make_rows(loaded.loader.lineage)
+    model = BuildsTableModel(loaded.icons)
+    proxy = BuildsProxyModel()
+    proxy.setSourceModel(model)
+    mode = QAbstractItemModelTester.FailureReportingMode.Fatal
+    testers = [QAbstractItemModelTester(m, mode) for m in (model, proxy)]
+    model.set_rows(rows)
+    for text in ("p", "pa", "pay", "", "zzz", "web"):
+        proxy.set_filters(search=text)
+        for column in (COL_NUMBER, COL_COMMIT, COL_FINDINGS):
+            for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
+                proxy.sort(column, order)
+                assert proxy.rowCount() == model.rowCount()
+    proxy.set_filters(search="", findings_only=True)
+    model.set_rows([])
+    proxy.set_filters(findings_only=False)
+    assert len(testers) == 2 and proxy.rowCount() == 0
