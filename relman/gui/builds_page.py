@@ -44,6 +44,7 @@ from .builds_model import (
     BuildsTableModel,
     FindingsDelegate,
     exact,
+    make_rows,
 )
 from .icons import IconSet
 from .lineage_loader import LineageLoader
@@ -251,7 +252,8 @@ class BuildsPage(QWidget):
         if lineage is not None and lineage is not self._shown_lineage:
             self._shown_lineage = lineage
             self._fill_filters(lineage)
-            self.model.set_lineage(lineage)
+            rows = loader.rows if loader.rows is not None else make_rows(lineage)
+            self.model.set_rows(rows)
             self.proxy.refilter()
             self._show_selected(None)
         elif lineage is None and self._shown_lineage is not None:
