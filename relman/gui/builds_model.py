@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -42,11 +41,10 @@ from relman.release.lineage import BuildNode, Lineage
 
 from .icons import IconSet
 from .qtcompat import emit
+from .table_base import ObjectRole, RowsTableModel, SortRole
 
 logger = logging.getLogger(__name__)
 
-SortRole = Qt.ItemDataRole.UserRole + 1
-ObjectRole = Qt.ItemDataRole.UserRole + 2
 #: The Findings column: a tuple of finding kinds (one badge each).
 KindsRole = Qt.ItemDataRole.UserRole + 3
 
@@ -171,8 +169,10 @@ def make_rows(lineage: Lineage, now: datetime | None = None) -> list[BuildRow]:
     return rows
 
 
-class BuildsTableModel(QAbstractTableModel):
+class BuildsTableModel(RowsTableModel):
     """The rows of one lineage, filtered and sorted by cached keys (see the module doc)."""
+
+    HEADERS = HEADERS
 
     def __init__(self, icons: IconSet, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -190,20 +190,6 @@ class BuildsTableModel(QAbstractTableModel):
         self._generation = 0
 
     # -- Qt model API ----------------------------------------------------------------------
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        horizontal = orientation == Qt.Orientation.Horizontal
-        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(HEADERS):
-            return HEADERS[section]
-        return None
 
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole

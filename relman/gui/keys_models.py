@@ -16,11 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
 )
 from PySide6.QtGui import QFont, QFontDatabase
@@ -31,10 +29,10 @@ from relman.verify import truststore
 from relman.verify.hashing import display_path
 from relman.verify.signatures.base import TrustedKey
 
+from .table_base import ObjectRole, RowsTableModel, SearchProxyModel, SortRole
+
 logger = logging.getLogger(__name__)
 
-SortRole = Qt.ItemDataRole.UserRole + 1
-ObjectRole = Qt.ItemDataRole.UserRole + 2
 
 #: How each key type is shown; the raw kind is in the tooltip.
 KIND_LABELS = {
@@ -108,7 +106,7 @@ def keyring_line(status: secrets.KeyringStatus | None) -> tuple[str, str, str]:
     return "failed", f"Keyring: {MISSING_LINE}", f"Signing keys need an OS keyring: {MISSING_LINE}"
 
 
-class RecordTableModel(QAbstractTableModel):
+class RecordTableModel(RowsTableModel):
     """Read-only rows over immutable records; subclasses say what each column shows."""
 
     HEADERS: tuple[str, ...] = ()
@@ -117,29 +115,14 @@ class RecordTableModel(QAbstractTableModel):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._records: list[Any] = []
         self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._records)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        horizontal = orientation == Qt.Orientation.Horizontal
-        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(self.HEADERS):
-            return self.HEADERS[section]
-        return None
 
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if not index.isValid() or index.row() >= len(self._records):
+        if not index.isValid() or index.row() >= len(self._rows):
             return None
-        record = self._records[index.row()]
+        record = self._rows[index.row()]
         column = index.column()
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return self.display(record, column)
@@ -166,17 +149,17 @@ class RecordTableModel(QAbstractTableModel):
 
     def set_records(self, records: list[Any]) -> None:
         self.beginResetModel()
-        self._records = list(records)
+        self._rows = list(records)
         self.endResetModel()
 
     def records(self) -> list[Any]:
-        return list(self._records)
+        return list(self._rows)
 
     def record(self, row: int) -> Any:
-        return self._records[row]
+        return self._rows[row]
 
     def row_of(self, name: str) -> int | None:
-        for row, record in enumerate(self._records):
+        for row, record in enumerate(self._rows):
             if record.name == name:
                 return row
         return None
@@ -254,18 +237,7 @@ class TrustedKeyModel(RecordTableModel):
         return super().sort_key(record, column)
 
 
-class KeysProxyModel(QSortFilterProxyModel):
-    """Sort by :data:`SortRole` and search every column, case-insensitively."""
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.setSortRole(SortRole)
-        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.setFilterKeyColumn(-1)
-        self.setDynamicSortFilter(True)
-
-    def set_search(self, text: str) -> None:
-        self.setFilterFixedString(text.strip())
+KeysProxyModel = SearchProxyModel
 
 
 # -- work for the serial executor (never called on the GUI thread) ---------------------------

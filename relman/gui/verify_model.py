@@ -15,12 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QModelRoleDataSpan,
     QObject,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     QTimer,
     Signal,
@@ -33,6 +31,7 @@ from relman.verify.hashing import display_path
 from .evidence import KindSummary, checks_tooltip, summarize, verdict
 from .icons import IconSet
 from .qtcompat import emit
+from .table_base import ObjectRole, RowsTableModel, SearchProxyModel, SortRole
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +42,6 @@ TOTALS_MS = 250
 COL_FILE, COL_SIZE, COL_PROGRESS, COL_SHA256, COL_CHECKS, COL_RESULT, COL_REASON = range(7)
 HEADERS = ("File", "Size", "Progress", "SHA-256", "Checks", "Result", "Reason")
 
-SortRole = Qt.ItemDataRole.UserRole + 1
-ObjectRole = Qt.ItemDataRole.UserRole + 2
 ProgressRole = Qt.ItemDataRole.UserRole + 3
 #: The Checks column: a tuple of :class:`KindSummary`, one per check kind present.
 ChecksRole = Qt.ItemDataRole.UserRole + 4
@@ -121,8 +118,10 @@ def human_size(size: int | None) -> str:
     return f"{size} B"  # pragma: no cover
 
 
-class VerifyTableModel(QAbstractTableModel):
+class VerifyTableModel(RowsTableModel):
     """Result rows, appended in batches and updated through a coalescing flush."""
+
+    HEADERS = HEADERS
 
     #: Emitted after each flush (and after appends) so summaries and progress bars follow.
     totals_changed = Signal()
@@ -130,7 +129,7 @@ class VerifyTableModel(QAbstractTableModel):
     def __init__(self, icons: IconSet, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._icons = icons
-        self._rows: list[VerifyRow] = []
+        self._rows: list[VerifyRow] = []  # typed here; RowsTableModel counts them
         self._dirty: set[int] = set()
         # Totals kept up to date on every change: summing 10,000 rows per flush is a stall.
         self._counts: dict[str, int] = dict.fromkeys(STATUS_WORDS, 0)
@@ -147,20 +146,6 @@ class VerifyTableModel(QAbstractTableModel):
         self._totals_timer.timeout.connect(self._emit_totals)
 
     # -- Qt model API --------------------------------------------------------------------
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        horizontal = orientation == Qt.Orientation.Horizontal
-        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(HEADERS):
-            return HEADERS[section]
-        return None
 
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
@@ -370,18 +355,8 @@ class VerifyTableModel(QAbstractTableModel):
         return self._bytes_done, self._bytes_total
 
 
-class VerifyProxyModel(QSortFilterProxyModel):
-    """Sort by :data:`SortRole` and search every column, case-insensitively."""
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.setSortRole(SortRole)
-        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.setFilterKeyColumn(-1)
-        self.setDynamicSortFilter(True)
-
-    def set_search(self, text: str) -> None:
-        self.setFilterFixedString(text.strip())
+class VerifyProxyModel(SearchProxyModel):
+    """The shared search proxy, forwarding ``multiData`` spans in one call."""
 
     def multiData(
         self, index: QModelIndex | QPersistentModelIndex, span: QModelRoleDataSpan
