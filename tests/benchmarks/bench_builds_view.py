@@ -20,6 +20,7 @@ import pytest
 
 pytest.importorskip("PySide6")
 
+from gapmeter import GapMeter
 from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QHeaderView, QTableView
 
@@ -36,7 +37,6 @@ from relman.model import BuildRecord, Environment
 from relman.release.lineage import ArtifactNode, BuildNode, Finding, Lineage
 
 ROWS = 50_000
-TICK_MS = 5
 LIMIT = 0.100
 ENVS = ("dev", "qa", "staging", "prod")
 
@@ -71,29 +71,6 @@ def synthetic_lineage(count: int = ROWS) -> Lineage:
             by_build[node.label] = (f,)
     envs = tuple(Environment(e, "repository", f"{e}-local") for e in ENVS)
     return Lineage(envs, tuple(builds), tuple(findings), _by_build=by_build)
-
-
-class GapMeter:
-    def __init__(self) -> None:
-        self.gaps: list[float] = []
-        self._last = time.perf_counter()
-        self.timer = QTimer()
-        self.timer.setInterval(TICK_MS)
-        self.timer.timeout.connect(self._tick)
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.gaps.append(now - self._last)
-        self._last = now
-
-    def start(self) -> None:
-        self._last = time.perf_counter()
-        self.gaps.clear()
-        self.timer.start()
-
-    def stop(self) -> float:
-        self.timer.stop()
-        return max(self.gaps, default=0.0)
 
 
 def run_steps(app: QApplication, steps: list, pause_ms: int = 30) -> None:

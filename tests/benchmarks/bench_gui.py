@@ -19,41 +19,11 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QTimer
+
+from gapmeter import GapMeter
 
 from relman.gui.main_window import MainWindow
 from relman.gui.tasks import TaskRunner
-
-TICK_MS = 5
-
-
-class GapMeter:
-    def __init__(self) -> None:
-        self.gaps: list[float] = []
-        self._last = time.perf_counter()
-        self.timer = QTimer()
-        self.timer.setInterval(TICK_MS)
-        self.timer.timeout.connect(self._tick)
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.gaps.append(now - self._last)
-        self._last = now
-
-    def start(self) -> None:
-        self._last = time.perf_counter()
-        self.timer.start()
-
-    def stop(self) -> None:
-        self.timer.stop()
-
-    @property
-    def max_ms(self) -> float:
-        return max(self.gaps) * 1000 if self.gaps else 0.0
-
-    def percentile_ms(self, q: float) -> float:
-        ordered = sorted(self.gaps)
-        return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000 if ordered else 0.0
 
 
 @pytest.fixture(autouse=True)
