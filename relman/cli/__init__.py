@@ -81,13 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     ver = sub.add_parser(
         "verify",
-        help="verify downloaded files offline against their checksums",
+        help="verify downloaded files offline: checksums, signatures, provenance",
         description=(
-            "Verify files offline. Every digest found is checked: --sha256, entries of "
-            "--checksums lists, sidecars beside each file (FILE.sha256 .sha512 .sha1 .md5) and "
-            "SHA256SUMS/SHA512SUMS/SHA1SUMS/MD5SUMS/B2SUMS in the file's folder. A file with "
-            "nothing to compare against is not verified. With --checksums and no FILE, every "
-            "file the lists name is verified."
+            "Verify files offline. Every digest and signature found is checked, from one read "
+            "of each file: --sha256, entries of --checksums lists (signed lists are verified "
+            "first), sidecars beside each file (FILE.sha256 .sha384 .sha512 .sha1 .md5), "
+            "SHA256SUMS-style lists in the file's folder, and signatures and provenance "
+            "(--signature, --provenance, or FILE.sig .asc .minisig .sigstore.json .sigstore "
+            ".bundle .intoto.jsonl .dsse.json .build.slsa). Signatures count only from keys "
+            "in the trust store or given with --key; keyless Sigstore only with --identity "
+            "and --issuer. A file with nothing to compare against is not verified. With "
+            "--checksums and no FILE, every file the lists name is verified."
         ),
         epilog="exit status: 0 all verified, 1 a check failed, 2 bad usage or unreadable input",
     )
