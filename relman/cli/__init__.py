@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from relman.cli import key_cmds, registry_cmds, verify_cmds
+from relman.cli import audit_cmds, key_cmds, promote_cmds, registry_cmds, verify_cmds
 from relman.cli.common import Parser as _Parser
 from relman.cli.common import VersionAction as _VersionAction
 from relman.cli.common import fail, reconfigure_streams
@@ -254,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     lin.add_argument("--commit", metavar="SHA", help="only builds of this commit (7+ hex digits)")
     lin.add_argument("--json", action="store_true", help="print the graph as JSON")
     lin.set_defaults(handler=registry_cmds.cmd_lineage)
+    promote_cmds.register(sub)
+    audit_cmds.register(sub)
     return parser
 
 
