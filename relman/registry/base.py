@@ -39,6 +39,7 @@ __all__ = [
     "SIGNATURE_SIDECARS",
     "Capabilities",
     "Conflict",
+    "Deletes",
     "NotFound",
     "PropertyValues",
     "Registry",
@@ -69,9 +70,10 @@ class Conflict(UsageError):
 class Write:
     """One change to a registry, described for a person and for the audit log.
 
-    ``action`` is ``deploy``, ``set-properties``, ``delete-properties``, ``copy``, ``move`` or
-    ``publish-build``; ``target`` is what changes (``repo/path`` or ``build NAME/NUMBER``);
-    ``detail`` the change itself (``relman.environment=qa``, ``from libs-dev/app.jar``).
+    ``action`` is ``deploy``, ``set-properties``, ``delete-properties``, ``copy``, ``move``,
+    ``delete``, ``publish-build``, ``put-record`` or ``put-approval``; ``target`` is what
+    changes (``repo/path`` or ``build NAME/NUMBER``); ``detail`` the change itself
+    (``relman.environment=qa``, ``from libs-dev/app.jar``).
     ``dry_run`` says the change was only described, not made.
     """
 
@@ -119,6 +121,17 @@ class Registry(Protocol):
         self, name: str, number: str, target: str, data: bytes, *, dry_run: bool = False
     ) -> Write:
         """Store the signed record of a promotion of build ``name/number`` to ``target``."""
+        ...
+
+    def approvals(self, name: str, number: str) -> list[tuple[str, bytes]]:
+        """The signed approvals of promotions of build ``name/number`` as
+        ``(target environment, bytes)``."""
+        ...
+
+    def put_approval(
+        self, name: str, number: str, target: str, data: bytes, *, dry_run: bool = False
+    ) -> Write:
+        """Store one signed approval (several approvals per target: each has its own file)."""
         ...
 
     def location(self, repo: str, path: str) -> Location:
@@ -187,6 +200,18 @@ class Registry(Protocol):
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> Write: ...
+
+
+@runtime_checkable
+class Deletes(Protocol):
+    """A backend that can remove an item, which a rollback in a ``repository`` environment
+    and the undo of an interrupted promotion's copies need. It is a protocol of its own, not a
+    :class:`Registry` method: the release engine asks ``isinstance(registry, Deletes)`` and
+    refuses, saying why, where a backend cannot delete."""
+
+    def delete(self, repo: str, path: str, *, dry_run: bool = False) -> Write:
+        """Remove the item at ``repo``/``path`` (its bytes and what the registry knows of it)."""
+        ...
 
 
 def property_values(properties: PropertyValues) -> dict[str, tuple[str, ...]]:

@@ -11,6 +11,7 @@ of an offline evidence bundle. A person can read it with ``ls`` and ``cat``::
       .relman/repos/<repo>.json             {"package_type": "generic"} per repository
       .relman/items/<repo>/<path>.json      per item: size, created, checksums, properties
       .relman/builds/<name>/<number>.json   JFrog build-info, as Artifactory stores it
+      .relman/approvals/<name>/<number>/<target>/<sha256>.dsse.json   signed approvals
       .relman/tmp/                          bytes being written (same file system as repos/)
 
 Build names and numbers are percent-encoded in file names (``acme%2Fapp``), so any build
@@ -46,6 +47,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import logging
 import os
@@ -664,6 +666,61 @@ class LocalRegistry:
         record = buildinfo.parse(data, source=str(target))
         self._parsed[str(target)] = (stamp, record)
         return record
+
+    # -- approvals and removal (the promotion engine's additions) ------------------------
+
+    def _approvals_dir(self, name: str, number: str) -> Path:
+        storage.check_build_key("name", name)
+        storage.check_build_key("number", number)
+        return self._meta / "approvals" / _quote(name) / _quote(number)
+
+    def put_approval(
+        self, name: str, number: str, target: str, data: bytes, *, dry_run: bool = False
+    ) -> Write:
+        """Store a signed approval as
+        ``.relman/approvals/<name>/<number>/<target>/<sha256 of data>.dsse.json``: named by its
+        content, so storing the same approval twice changes nothing."""
+        storage.check_build_key("environment", target)
+        digest = hashlib.sha256(data).hexdigest()
+        path = self._approvals_dir(name, number) / _quote(target) / f"{digest}.dsse.json"
+        write = Write(
+            "put-approval",
+            f"approvals/{name}/{number}/{target}/{digest}.dsse.json",
+            f"{len(data)} bytes",
+            dry_run,
+        )
+        if not dry_run:
+            with self._locked():
+                if not path.is_file():
+                    atomic_write(path, data)
+        return write
+
+    def approvals(self, name: str, number: str) -> list[tuple[str, bytes]]:
+        """Every approval of a build as ``(target environment, bytes)``, by target then name."""
+        folder = self._approvals_dir(name, number)
+        if not folder.is_dir():
+            return []
+        found = []
+        for target in sorted(os.scandir(folder), key=lambda e: e.name):
+            if not target.is_dir(follow_symlinks=False):
+                continue
+            for entry in sorted(os.scandir(target.path), key=lambda e: e.name):
+                if entry.name.endswith(".dsse.json") and entry.is_file(follow_symlinks=False):
+                    found.append((urllib.parse.unquote(target.name), Path(entry.path).read_bytes()))
+        return found
+
+    def delete(self, repo: str, path: str, *, dry_run: bool = False) -> Write:
+        """Remove an item, bytes then metadata (:class:`~relman.registry.base.Deletes`): a
+        rollback or an undone promotion removing a copy. Sidecars are items of their own."""
+        target = self._existing(repo, path)
+        loc = self._location(repo, path, target)
+        write = Write("delete", f"{repo}/{path}", f"sha256 {loc.sha256 or 'unrecorded'}", dry_run)
+        if not dry_run:
+            with self._locked():
+                target.unlink(missing_ok=True)
+                with contextlib.suppress(FileNotFoundError):
+                    self._meta_file(repo, path).unlink()
+        return write
 
 
 # -- helpers -------------------------------------------------------------------------------
