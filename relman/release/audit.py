@@ -30,15 +30,15 @@ entry's ``seq`` and the SHA-256 of its line, signed like an entry (payload type
 an unknown key is reported. The head may be one entry behind the log (a crash between writing
 the line and writing the head); any other mismatch is a problem. Appends check the head first,
 so an append can never bury a truncation under a fresh head. What the head cannot catch: an
-attacker who kept an old head and cuts the log back to it. Only a copy of the head kept
-elsewhere (the promotion records in the registry) rules that out.
+attacker who kept an old head and cuts the log back to it; only a copy of the head kept
+somewhere else would rule that out, and relman keeps none yet.
 
-Appends are serialised across processes with ``fcntl.flock`` on ``audit.lock`` (readers take
-it too, so they never read half a line); a line is written with one ``O_APPEND`` write and
-fsynced. A last line without its ``\\n`` (a crash or a full disk in the middle of a write) is
-named by :meth:`AuditLog.verify` and :meth:`AuditLog.scan`, and appends refuse to go on after
-it; :meth:`AuditLog.repair` sets its bytes aside in a file of their own and records that it
-did, in a signed entry, so nothing is dropped silently.
+Appends are serialised across processes with ``fcntl.flock`` (``msvcrt.locking`` on Windows)
+on ``audit.lock``; readers take it too, so they never read half a line. A line is written
+with one ``O_APPEND`` write and fsynced. A last line without its ``\\n`` (a crash or a full
+disk in the middle of a write) is named by :meth:`AuditLog.verify` and :meth:`AuditLog.scan`,
+and appends refuse to go on after it; :meth:`AuditLog.repair` sets its bytes aside in a file
+of their own and records that it did, in a signed entry, so nothing is dropped silently.
 """
 
 from __future__ import annotations
