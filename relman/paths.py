@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,8 +67,9 @@ def ensure_dir(path: Path, *, private: bool = False) -> Path:
     return path
 
 
-def atomic_write(path: Path, data: bytes, *, private: bool = False) -> None:
-    """Write ``data`` to ``path`` through a temporary file and ``os.replace``.
+def atomic_write(path: Path, data: bytes | Sequence[bytes], *, private: bool = False) -> None:
+    """Write ``data`` (bytes, or pieces written one after another) to ``path`` through a
+    temporary file and ``os.replace``.
 
     A crash leaves either the old file or the new one, never half of either. ``private``
     writes mode 0600 (for anything sensitive).
@@ -76,7 +78,8 @@ def atomic_write(path: Path, data: bytes, *, private: bool = False) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for piece in (data,) if isinstance(data, bytes | bytearray | memoryview) else data:
+                handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o600 if private else 0o644)

@@ -83,6 +83,7 @@ from relman.registry.base import (
     describe_properties,
     property_values,
 )
+from relman.registry.local_index import MetaIndex, Stamp, item_row, properties_of, stamp_of
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +125,23 @@ class LocalRegistry:
         # writer replaces the file (new inode), so a stale entry is never returned, and
         # build_numbers() followed by build_record() parses each record once.
         self._parsed: dict[str, tuple[tuple[int, int, int], BuildRecord]] = {}
+        self._index: MetaIndex | None = None
+        self._meta_str = str(self._meta) + os.sep
+
+    @contextlib.contextmanager
+    def indexed(self) -> Iterator[None]:
+        """Within this block, metadata files unchanged since an earlier scan are not read
+        again: their decoded content comes from relman's cache (see
+        :mod:`relman.registry.local_index`). For callers that read the whole registry."""
+        if self._index is not None:
+            yield
+            return
+        self._index = MetaIndex.open(self._meta_str)
+        try:
+            yield
+        finally:
+            index, self._index = self._index, None
+            index.save()
 
     def _initialise(self, marker: Path) -> None:
         if self.root.exists() and not self.root.is_dir():
@@ -222,9 +240,8 @@ class LocalRegistry:
     # -- items -----------------------------------------------------------------------------
 
     def items(self, repo: str, under: str = "") -> Iterator[Location]:
-        meta_root = os.path.join(self._meta, "items", repo, "")
         for rel, full in self.item_files(repo, under):
-            yield _location_from(repo, rel, full, meta_root + rel + ".json")
+            yield self.item_at(repo, rel, full)
 
     def item_files(self, repo: str, under: str = "") -> Iterator[tuple[str, str]]:
         """``(path, file)`` of every item :meth:`items` lists, in its order, without reading
@@ -246,9 +263,17 @@ class LocalRegistry:
 
     def item_at(self, repo: str, path: str, full: str) -> Location:
         """The :class:`Location` of an item :meth:`item_files` listed as ``(path, full)``."""
-        return _location_from(
-            repo, path, full, os.path.join(self._meta, "items", repo, path + ".json")
-        )
+        rel = "items/" + repo + "/" + path + ".json"
+        meta_path = self._meta_str + rel if os.sep == "/" else os.path.join(self._meta, rel)
+        index = self._index
+        if index is None:
+            return _location_from(repo, path, full, meta_path)
+        row = index.item(rel, meta_path)
+        if row is None:
+            row, stamp = _read_meta_row(meta_path)
+            if stamp is not None:
+                index.put_item(rel, stamp, row)
+        return _location_from_row(repo, path, full, row)
 
     def _all_items(self) -> Iterator[Location]:
         for repo in self.repositories():
@@ -492,7 +517,7 @@ class LocalRegistry:
         """Read-modify-write of one item's metadata; the caller holds the lock."""
         meta_path = self._meta_file(repo, path)
         meta = storage.read_json(meta_path) or {"schema": SCHEMA, "checksums": {}}
-        props = _properties_of(meta)
+        props = properties_of(meta)
         for name in remove:
             props.pop(name, None)
         props.update(new)
@@ -621,11 +646,28 @@ class LocalRegistry:
 
     def promotion_records(self, name: str, number: str) -> list[tuple[str, bytes]]:
         """Every record of a build, oldest name first, as ``(target environment, bytes)``."""
-        folder = self._records_dir(name, number)
-        if not folder.is_dir():
+        storage.check_build_key("name", name)
+        storage.check_build_key("number", number)
+        # Asked for every build of a lineage, most of which have none: within indexed(), one
+        # listing per build name says which numbers have records; no pathlib.
+        named = self._meta_str + "promotions" + os.sep + _quote(name)
+        quoted = _quote(number)
+        if self._index is not None:
+            listed = self._index.listings.get(named)
+            if listed is None:
+                try:
+                    listed = self._index.listings[named] = frozenset(os.listdir(named))
+                except (FileNotFoundError, NotADirectoryError):
+                    listed = self._index.listings[named] = frozenset()
+            if quoted not in listed:
+                return []
+        folder = named + os.sep + quoted
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
             return []
         found = []
-        for entry in sorted(os.scandir(folder), key=lambda e: e.stat().st_mtime_ns):
+        for entry in sorted(entries, key=lambda e: e.stat().st_mtime_ns):
             if ".dsse." in entry.name and entry.name.endswith(".json") and entry.is_file():
                 target = urllib.parse.unquote(entry.name.rsplit(".dsse.", 1)[0])
                 found.append((target, Path(entry.path).read_bytes()))
@@ -653,18 +695,28 @@ class LocalRegistry:
         return [number for *_, number in sorted(runs, reverse=True)]
 
     def build_record(self, name: str, number: str) -> BuildRecord:
-        target = self._build_file(name, number)
+        storage.check_build_key("name", name)
+        storage.check_build_key("number", number)
+        rel = "builds/" + _quote(name) + "/" + _quote(number) + ".json"
+        target = self._meta_str + rel if os.sep == "/" else os.path.join(self._meta, rel)
         try:
             info = os.stat(target)
             stamp = (info.st_ino, info.st_mtime_ns, info.st_size)
-            cached = self._parsed.get(str(target))
+            cached = self._parsed.get(target)
             if cached is not None and cached[0] == stamp:
                 return cached[1]
-            data = target.read_bytes()
+            with open(target, "rb") as handle:
+                data = handle.read()
+                info = os.fstat(handle.fileno())  # the file as it was read
         except FileNotFoundError:
             raise NotFound(f"no build {name}/{number} in {self.root}") from None
-        record = buildinfo.parse(data, source=str(target))
-        self._parsed[str(target)] = (stamp, record)
+        index = self._index
+        record = index.build(rel, info, data) if index is not None else None
+        if record is None:
+            record = buildinfo.parse(data, source=target)
+            if index is not None:
+                index.put_build(rel, info, record)
+        self._parsed[target] = ((info.st_ino, info.st_mtime_ns, info.st_size), record)
         return record
 
     # -- approvals and removal (the promotion engine's additions) ------------------------
@@ -730,49 +782,69 @@ def _walk_files(start: str, folder: str) -> Iterator[tuple[str, str, bool]]:
     """``(full path, repository-relative path, is a symbolic link)`` of every file below
     ``start``, in ``os.walk`` order (a folder's files sorted, then its sub-folders sorted);
     symbolic links to folders are not followed."""
-    try:
-        entries = sorted(os.scandir(start), key=lambda e: e.name)
-    except (FileNotFoundError, NotADirectoryError):
-        return
     prefix = os.path.relpath(start, folder).replace(os.sep, "/")
-    prefix = "" if prefix == "." else prefix + "/"
-    folders = []
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            folders.append(entry.path)
-        elif entry.is_symlink():
-            if not Path(entry.path).is_dir():
-                yield entry.path, prefix + entry.name, True
-        else:
-            yield entry.path, prefix + entry.name, False
-    for sub in folders:
-        yield from _walk_files(sub, folder)
+    stack = [(start, "" if prefix == "." else prefix + "/")]
+    while stack:
+        here, prefix = stack.pop()
+        try:
+            entries = sorted(os.scandir(here), key=lambda e: e.name)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        folders = []
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                folders.append((entry.path, prefix + entry.name + "/"))
+            elif entry.is_symlink():
+                if not Path(entry.path).is_dir():
+                    yield entry.path, prefix + entry.name, True
+            else:
+                yield entry.path, prefix + entry.name, False
+        stack.extend(reversed(folders))
 
 
 def _location_from(repo: str, path: str, full: str, meta_path: str) -> Location:
     """An item as the registry knows it: its recorded size and digests (a file put there by
     hand, with no metadata, has its size on disk and no digests)."""
-    meta = _read_meta(meta_path)
-    size = meta.get("size")
-    if not isinstance(size, int) or isinstance(size, bool):
+    return _location_from_row(repo, path, full, item_row(_read_meta(meta_path)))
+
+
+def _location_from_row(repo: str, path: str, full: str, row: tuple[Any, ...]) -> Location:
+    size, sha256, sha1, md5, created_text, properties = row
+    if size is None:
         size = os.stat(full).st_size
-    checksums = meta.get("checksums")
-    if not isinstance(checksums, dict):
-        checksums = {}
     created = None
-    if isinstance(meta.get("created"), str):
+    if created_text is not None:
         with contextlib.suppress(ValueError):
-            created = datetime.fromisoformat(meta["created"])
-    return Location(
-        repo=repo,
-        path=path,
-        size=size,
-        sha256=_str_or_none(checksums.get("sha256")),
-        sha1=_str_or_none(checksums.get("sha1")),
-        md5=_str_or_none(checksums.get("md5")),
-        created=created,
-        properties=MappingProxyType(_properties_of(meta)),
-    )
+            created = datetime.fromisoformat(created_text)
+    return Location(repo, path, size, sha256, sha1, md5, created, MappingProxyType(properties))
+
+
+def _stamp(info: os.stat_result) -> Stamp:
+    return stamp_of(info)
+
+
+def _read_meta_row(path: str) -> tuple[tuple[Any, ...], Stamp | None]:
+    """The row of an item's metadata file and the stamp it had while it was read (None when
+    it changed meanwhile or does not exist: such a row is not cached)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return item_row({}), None
+    except OSError as exc:
+        raise InputError(f"{path}: unreadable registry metadata ({exc})") from None
+    try:
+        before = os.fstat(fd)
+        chunks = [os.read(fd, 1 << 16)]
+        while len(chunks[-1]) == 1 << 16:
+            chunks.append(os.read(fd, 1 << 16))
+        after = os.fstat(fd)
+    except OSError as exc:
+        raise InputError(f"{path}: unreadable registry metadata ({exc})") from None
+    finally:
+        os.close(fd)
+    meta = _decode_meta(path, b"".join(chunks))
+    stamp = stamp_of(before)
+    return item_row(meta), stamp if stamp == stamp_of(after) else None
 
 
 def _read_regular(fd: int) -> bytes | None:
@@ -809,33 +881,25 @@ def _read_meta(path: str) -> dict[str, Any]:
                 chunks.append(os.read(fd, 1 << 16))
         finally:
             os.close(fd)
-        data = json.loads(b"".join(chunks))
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         raise InputError(f"{path}: unreadable registry metadata ({exc})") from None
-    if not isinstance(data, dict):
+    return _decode_meta(path, b"".join(chunks))
+
+
+def _decode_meta(path: str, data: bytes) -> dict[str, Any]:
+    try:
+        meta = json.loads(data)
+    except ValueError as exc:
+        raise InputError(f"{path}: unreadable registry metadata ({exc})") from None
+    if not isinstance(meta, dict):
         raise InputError(f"{path}: registry metadata is not a JSON object")
-    return data
+    return meta
 
 
 def _quote(text: str) -> str:
     return urllib.parse.quote(text, safe=" @+-_,=")
-
-
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _properties_of(meta: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
-    raw = meta.get("properties")
-    if not isinstance(raw, dict):
-        return {}
-    out: dict[str, tuple[str, ...]] = {}
-    for key, value in raw.items():
-        values = value if isinstance(value, list) else [value]
-        out[str(key)] = tuple(str(v) for v in values)
-    return out
 
 
 def _new_meta(digests: Digests, props: Mapping[str, tuple[str, ...]]) -> dict[str, Any]:

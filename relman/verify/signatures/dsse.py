@@ -215,7 +215,9 @@ def verify_envelope(
     loaded = [(k, load_crypto_key(k.material)) for k in candidates]
     verified: dict[str, TrustedKey] = {}
     for signature in env.signatures:
-        for trusted, key in loaded:
+        # The keyid only orders the tries (the key it names first); it never decides trust.
+        ordered = sorted(loaded, key=lambda pair: pair[0].fingerprint != signature.keyid)
+        for trusted, key in ordered:
             if trusted.fingerprint in verified or key is None:
                 continue
             if verify_signature(key, signature.sig, message):
