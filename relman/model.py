@@ -70,6 +70,9 @@ ENVIRONMENT_MODES = ("repository", "label")
 #: The property a ``label`` environment sets when the profile names none; its value is the
 #: environment's name (an artifact in qa and prod carries ``relman.environment = qa, prod``).
 DEFAULT_LABEL_PROPERTY = "relman.environment"
+#: The server repository of promotion records and approvals when a profile names none and
+#: has no ``repository`` environment.
+DEFAULT_RECORDS_REPO = "relman-records"
 
 
 def _no_properties() -> Mapping[str, str]:
@@ -214,6 +217,8 @@ class Capabilities:
     tags: bool = False
     staging_move: bool = False
     signatures: bool = False
+    #: Release Lifecycle Management (Artifactory RLM v2) environments exist on the server.
+    lifecycle: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +247,9 @@ class Profile:
     """A registry relman talks to: its kind, where it is, and its environments in order.
 
     For ``local`` the URL is a folder. The token is never here: it is in the OS keyring.
+    ``ca_bundle`` is a PEM file of CA certificates to trust for a server; ``records_repo``
+    the server repository that holds promotion records and approvals (None: the default,
+    see :meth:`records_repository`).
     """
 
     name: str
@@ -250,12 +258,23 @@ class Profile:
     user: str | None = None
     environments: tuple[Environment, ...] = ()
     ca_bundle: str | None = None
+    records_repo: str | None = None
 
     def environment(self, name: str) -> Environment | None:
         for env in self.environments:
             if env.name == name:
                 return env
         return None
+
+    def records_repository(self) -> str:
+        """Where a server keeps relman's promotion records and approvals: ``records_repo``,
+        else the repository of the first ``repository`` environment, else ``relman-records``."""
+        if self.records_repo:
+            return self.records_repo
+        for env in self.environments:
+            if env.mode == "repository" and env.repo:
+                return env.repo
+        return DEFAULT_RECORDS_REPO
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ carries a schema version; a file from a newer relman is refused rather than rewr
     kind = "artifactory"
     url = "https://rt.example.com/artifactory"
     user = "release-bot"
+    records_repo = "libs-dev-local"
     environments = [
       { name = "dev", repository = "libs-dev-local" },
       { name = "qa", label = "relman.environment" },
@@ -122,6 +123,7 @@ def make_profile(
     user: str | None = None,
     environments: Iterable[str | Environment] = (),
     ca_bundle: str | os.PathLike[str] | None = None,
+    records_repo: str | None = None,
 ) -> Profile:
     """A checked profile from what an operator typed."""
     check_name(name)
@@ -142,7 +144,12 @@ def make_profile(
         bundle = str(path)
     if user is not None and not user.strip():
         raise UsageError("--user is empty")
-    return Profile(name, kind, location, user or None, tuple(envs), bundle)
+    if records_repo is not None:
+        if kind == "local":
+            raise UsageError("a records repository applies to artifactory and nexus profiles")
+        if not _REPO_KEY.fullmatch(records_repo):
+            raise UsageError(f"--records-repo {records_repo!r} is not a repository key")
+    return Profile(name, kind, location, user or None, tuple(envs), bundle, records_repo)
 
 
 # -- the file -------------------------------------------------------------------------------
@@ -183,6 +190,7 @@ def _profile_from_toml(path: Path, name: str, entry: Any) -> Profile:
             user=entry.get("user"),
             environments=envs,
             ca_bundle=entry.get("ca_bundle"),
+            records_repo=entry.get("records_repo"),
         )
     except (UsageError, KeyError, TypeError, AttributeError) as exc:
         raise InputError(f"{where} is malformed ({exc})") from None
@@ -208,6 +216,8 @@ def _profile_to_toml(profile: Profile) -> dict[str, Any]:
         out["user"] = profile.user
     if profile.ca_bundle:
         out["ca_bundle"] = profile.ca_bundle
+    if profile.records_repo:
+        out["records_repo"] = profile.records_repo
     out["environments"] = [
         {"name": e.name, "repository": e.repo}
         if e.mode == "repository"

@@ -230,6 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="an environment, in promotion order; repeatable",
     )
     p.add_argument("--ca-bundle", metavar="FILE", help="CA certificates to trust for this server")
+    p.add_argument(
+        "--records-repo",
+        metavar="REPOKEY",
+        help="server repository for promotion records and approvals (default: the first "
+        "repo: environment's repository, else relman-records)",
+    )
     p.set_defaults(handler=registry_cmds.cmd_profile_add)
     p = prof_sub.add_parser("list", help="list profiles")
     p.add_argument("--json", action="store_true")

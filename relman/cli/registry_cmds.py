@@ -76,6 +76,7 @@ def cmd_profile_add(args: argparse.Namespace) -> int:
         user=args.user,
         environments=args.env,
         ca_bundle=args.ca_bundle,
+        records_repo=args.records_repo,
     )
     token = None
     if args.token_stdin:
@@ -103,6 +104,7 @@ def cmd_profile_list(args: argparse.Namespace) -> int:
                         "url": p.url,
                         "user": p.user,
                         "ca_bundle": p.ca_bundle,
+                        **({"records_repo": p.records_repo} if p.records_repo else {}),
                         "environments": [
                             {"name": e.name, "mode": e.mode, "repository": e.repo}
                             if e.mode == "repository"
@@ -138,24 +140,23 @@ def cmd_profile_remove(args: argparse.Namespace) -> int:
 
 def cmd_lineage(args: argparse.Namespace) -> int:
     from relman import settings
-    from relman.errors import UsageError
-    from relman.registry.local import LocalRegistry
+    from relman.registry import open_registry
     from relman.release.lineage import build_lineage
     from relman.verify.files import default_context
 
     profile = settings.get_profile(args.profile)
-    if profile.kind != "local":
-        raise UsageError(
-            f"profile {profile.name}: the {profile.kind} backend arrives in a later release; "
-            "lineage reads local registries for now"
+    registry = open_registry(profile)
+    try:
+        name = number = None
+        if args.build is not None:
+            name, number = _split_build(args.build, set(registry.build_names()))
+        result = build_lineage(
+            registry, profile, default_context(), build=name, number=number, commit=args.commit
         )
-    registry = LocalRegistry(profile.url)
-    name = number = None
-    if args.build is not None:
-        name, number = _split_build(args.build, set(registry.build_names()))
-    result = build_lineage(
-        registry, profile, default_context(), build=name, number=number, commit=args.commit
-    )
+    finally:
+        close = getattr(registry, "close", None)
+        if close is not None:
+            close()
     if args.json:
         print_json(result.to_json())
     else:

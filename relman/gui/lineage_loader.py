@@ -14,9 +14,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from relman import settings
-from relman.errors import Cancelled, RelmanError, UsageError
+from relman.errors import Cancelled, RelmanError
 from relman.model import CancelToken, Profile, ProgressCallback
-from relman.registry.local import LocalRegistry
+from relman.registry import open_registry
 from relman.release.lineage import Lineage, build_lineage
 from relman.verify.files import default_context
 
@@ -33,13 +33,13 @@ NO_PROFILE_TEXT = (
 
 def read_lineage(profile: Profile, progress: ProgressCallback, cancel: CancelToken) -> Lineage:
     """The worker's body: open the profile's registry and build its lineage."""
-    if profile.kind != "local":
-        raise UsageError(
-            f"profile {profile.name}: the {profile.kind} backend arrives in a later release; "
-            "the GUI reads local registries for now"
-        )
-    registry = LocalRegistry(profile.url)
-    return build_lineage(registry, profile, default_context(), progress=progress, cancel=cancel)
+    registry = open_registry(profile)
+    try:
+        return build_lineage(registry, profile, default_context(), progress=progress, cancel=cancel)
+    finally:
+        close = getattr(registry, "close", None)
+        if close is not None:
+            close()
 
 
 def _read_with_rows(

@@ -85,7 +85,7 @@ def test_an_empty_registry(world: World, relman_cli) -> None:
         (["--profile", "demo", "--build", "acme/9"], "no build acme/9"),
         (["--profile", "demo", "--build", "acme/"], "expected NAME or NAME/NUMBER"),
         (["--profile", "demo", "--commit", "zz"], "is not a commit"),
-        (["--profile", "art"], "the artifactory backend arrives in a later release"),
+        (["--profile", "art"], "cannot resolve host example.invalid (DNS)"),
         (["--profile", "empty"], "no relman local registry here"),
         (["--build", "x"], "required: --profile"),
     ],
