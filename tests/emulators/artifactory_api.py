@@ -108,14 +108,15 @@ def authenticate(emu: ArtifactoryEmulator, req: Request) -> tuple[str | None, Re
 
 
 def handle(emu: ArtifactoryEmulator, req: Request) -> Response:
-    """Route, authenticate, authorise and answer one request."""
+    """Route, authenticate, authorise and answer one request (HEAD is GET without a body)."""
     routes = _ROUTES if req.prefixed else _PLATFORM_ROUTES
     matching: list[tuple[Route, re.Match[str]]] = []
     for route in routes:
         found = route[1].fullmatch(req.raw_path)
         if found:
             matching.append((route, found))
-    chosen = next(((r, f) for r, f in matching if req.method in r[0].split("|")), None)
+    method = "GET" if req.method == "HEAD" else req.method
+    chosen = next(((r, f) for r, f in matching if r[0] == method), None)
     if chosen is None:
         return error(405, "Method Not Allowed") if matching else error(404, "Not Found")
     (_methods, _pattern, kind, endpoint), found = chosen
@@ -737,7 +738,7 @@ _ROUTES: list[Route] = [
         ("POST", r"/api/search/aql", "aql", run_aql),
         ("GET", r"/api/search/checksum", "read", checksum_search),
         ("GET", r"/api/.*", "read", not_found),
-        ("GET|HEAD", r"/([^/]+)(/.*)?", "read", download),
+        ("GET", r"/([^/]+)(/.*)?", "read", download),
         ("PUT", r"/([^/]+)(/.*)?", "write", deploy),
         ("DELETE", r"/([^/]+)(/.*)?", "write", delete_item),
     )

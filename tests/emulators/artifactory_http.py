@@ -347,16 +347,15 @@ class _Handler(BaseHTTPRequestHandler):
         if not no_body and response.header("Content-Length") is None:
             self.send_header("Content-Length", str(response.size))
         self.end_headers()
-        if method == "HEAD" or no_body:
-            return
         cut = fault.after if fault is not None and fault.kind in ("reset", "short") else None
-        count = response.size if cut is None else min(cut, response.size)
-        if response.file is not None:
-            with response.file.open("rb") as fh:
-                if count:
-                    self.connection.sendfile(fh, response.offset, count)
-        elif count:
-            self.connection.sendall(memoryview(response.body)[:count])
+        if method != "HEAD" and not no_body:
+            count = response.size if cut is None else min(cut, response.size)
+            if response.file is not None:
+                with response.file.open("rb") as fh:
+                    if count:
+                        self.connection.sendfile(fh, response.offset, count)
+            elif count:
+                self.connection.sendall(memoryview(response.body)[:count])
         if cut is None:
             return
         self.close_connection = True

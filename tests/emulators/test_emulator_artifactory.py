@@ -525,6 +525,17 @@ def test_download_headers_and_head(http: requests.Session, lineage: ArtifactoryE
         str(len(JAR)),
     )
     assert head.headers["X-Checksum-Sha256"] == sha256(JAR)
+    info_head = http.head(
+        emu.url + "/api/storage/libs-dev/org/acme/app/1.4.2/app-1.4.2.jar", timeout=10
+    )
+    assert (info_head.status_code, info_head.content) == (200, b"")
+    assert int(info_head.headers["Content-Length"]) > 0
+    # A reset after complete headers: HEAD has no body, so the answer is whole; the pooled
+    # connection is gone and the next request opens a new one.
+    emu.inject(Fault(method="HEAD", path="app-1.4.2.jar$", kind="reset"))
+    assert http.head(url, timeout=10).status_code == 200
+    assert http.head(url, timeout=10).status_code == 200
+    assert [e.fault for e in emu.requests if e.method == "HEAD"][-2:] == ["reset", None]
 
 
 def test_range_requests(http: requests.Session, lineage: ArtifactoryEmulator) -> None:
