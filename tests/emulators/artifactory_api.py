@@ -15,6 +15,7 @@ import json
 import re
 import urllib.parse
 from collections.abc import Callable
+from datetime import UTC
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
@@ -460,7 +461,7 @@ def _content_headers(emu: ArtifactoryEmulator, stored: StoredFile) -> list[tuple
     name = urllib.parse.quote(stored.name)
     headers = [
         ("Content-Type", stored.mime_type),
-        ("Last-Modified", format_datetime(stored.modified, usegmt=False)),
+        ("Last-Modified", format_datetime(stored.modified.astimezone(UTC), usegmt=True)),
         ("ETag", stored.sha1),
         ("X-Checksum-Sha1", stored.sha1),
         ("X-Checksum-Md5", stored.md5),

@@ -205,6 +205,8 @@ class Server(ThreadingHTTPServer):
     """The listening socket, the open connections (closed on stop) and optional TLS."""
 
     daemon_threads = True
+    #: A bounded pool of parallel clients must not overflow the listen backlog (default 5).
+    request_queue_size = 128
 
     def __init__(
         self,

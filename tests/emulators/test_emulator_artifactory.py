@@ -13,6 +13,7 @@ import json
 import re
 import urllib.parse
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPConnection, IncompleteRead
 from pathlib import Path
 from typing import Any
@@ -517,7 +518,7 @@ def test_download_headers_and_head(http: requests.Session, lineage: ArtifactoryE
     assert headers["Accept-Ranges"] == "bytes"
     assert headers["X-Artifactory-Filename"] == "app-1.4.2.jar"
     assert 'filename="app-1.4.2.jar"' in headers["Content-Disposition"]
-    assert headers["Last-Modified"].endswith("+0300") or headers["Last-Modified"].endswith("GMT")
+    assert headers["Last-Modified"] == "Sun, 02 Mar 2025 07:15:31 GMT"
     head = http.head(url, timeout=10)
     assert (head.status_code, head.content, head.headers["Content-Length"]) == (
         200,
@@ -638,6 +639,31 @@ def test_keep_alive_reuses_one_connection(emu: ArtifactoryEmulator) -> None:
         assert len(seen) == 1
     finally:
         conn.close()
+
+
+def test_parallel_clients_are_served(lineage: ArtifactoryEmulator) -> None:
+    emu = lineage
+
+    def fetch(i: int) -> tuple[int, int]:
+        with requests.Session() as session:
+            session.headers.update(bearer())
+            read = session.get(f"{emu.url}/api/build/acme-app/417", timeout=10)
+            write = session.put(f"{emu.url}/libs-dev/par/{i}.bin", data=b"p", timeout=10)
+            return read.status_code, write.status_code
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(fetch, range(64)))
+    assert answers == [(200, 201)] * 64
+    assert emu.count("PUT", r"^/libs-dev/par/") == 64
+    assert len(get_children(emu, "libs-dev", "par")) == 64
+
+
+def get_children(emu: ArtifactoryEmulator, repo: str, path: str) -> list[str]:
+    with requests.Session() as session:
+        info = session.get(
+            f"{emu.url}/api/storage/{repo}/{path}", headers=bearer(), timeout=10
+        ).json()
+    return [child["uri"] for child in info["children"]]
 
 
 # -- deploy, delete ---------------------------------------------------------------------------------
