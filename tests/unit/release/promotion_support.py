@@ -75,7 +75,7 @@ class Setup:
         return setup
 
     @property
-    def registry(self) -> LocalRegistry:
+    def registry(self) -> Any:
         return self.world.registry
 
     @property
@@ -84,7 +84,10 @@ class Setup:
 
     @property
     def profile(self) -> Profile:
-        return Profile("acme", "local", str(self.root), environments=ENVIRONMENTS)
+        registry = self.world.registry
+        if isinstance(registry, LocalRegistry):
+            return Profile("acme", "local", str(registry.root), environments=ENVIRONMENTS)
+        return Profile("acme", "artifactory", registry.url, environments=ENVIRONMENTS)
 
     @property
     def log(self) -> AuditLog:
