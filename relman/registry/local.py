@@ -653,12 +653,13 @@ class LocalRegistry:
         named = self._meta_str + "promotions" + os.sep + _quote(name)
         quoted = _quote(number)
         if self._index is not None:
-            listed = self._index.listings.get(named)
+            listings = self._index.listings
+            listed = listings.get(named)
             if listed is None:
                 try:
-                    listed = self._index.listings[named] = frozenset(os.listdir(named))
+                    listed = listings[named] = frozenset(e.name for e in os.scandir(named))
                 except (FileNotFoundError, NotADirectoryError):
-                    listed = self._index.listings[named] = frozenset()
+                    listed = listings[named] = frozenset()
             if quoted not in listed:
                 return []
         folder = named + os.sep + quoted
