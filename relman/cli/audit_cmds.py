@@ -153,20 +153,20 @@ def cmd_audit_repair(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from relman import settings
-    from relman.errors import UsageError
-    from relman.registry.local import LocalRegistry
+    from relman.registry import open_registry
     from relman.release.diff import check_environments, diff_environments
     from relman.release.lineage import build_lineage
     from relman.verify.files import default_context
 
     profile = settings.get_profile(args.profile)
     check_environments(profile.environments, args.env_a, args.env_b)
-    if profile.kind != "local":
-        raise UsageError(
-            f"profile {profile.name}: the {profile.kind} backend arrives in a later release; "
-            "diff reads local registries for now"
-        )
-    lineage = build_lineage(LocalRegistry(profile.url), profile, default_context())
+    registry = open_registry(profile)
+    try:
+        lineage = build_lineage(registry, profile, default_context())
+    finally:
+        close = getattr(registry, "close", None)
+        if close is not None:
+            close()
     result = diff_environments(lineage, args.env_a, args.env_b)
     if args.json:
         print_json({**result.to_json(), "profile": profile.name})

@@ -99,13 +99,13 @@ def test_empty_environments(relman_cli, tmp_path: Path) -> None:
         (["--profile", "nope", "qa", "prod"], "no profile named 'nope'"),
         (["--profile", "small", "qa", "staging"], "no environment 'staging' in this profile"),
         (["--profile", "small", "qa", "qa"], "compare two different environments"),
-        (["--profile", "remote", "qa", "prod"], "the artifactory backend arrives in a later"),
+        (["--profile", "remote", "qa", "prod"], "the Nexus backend is not supported yet"),
         (["--profile", "small", "qa"], "the following arguments are required: ENV_B"),
     ],
 )
 def test_bad_usage_is_exit_2(relman_cli, world: World, args: list[str], message: str) -> None:
     settings.add_profile(
-        Profile("remote", "artifactory", "https://registry.example", environments=ENVIRONMENTS)
+        Profile("remote", "nexus", "https://registry.example", environments=ENVIRONMENTS)
     )
     run = relman_cli("diff", *args)
     assert run.code == 2 and run.out == ""
@@ -131,3 +131,38 @@ def test_on_the_demo_registry(relman_cli, tmp_path: Path) -> None:
             assert all(len(b["commit"]) == 40 for b in span["builds"])
     text = relman_cli("diff", "--profile", "demo", "qa", "prod").out
     assert text.startswith("qa against prod (profile demo)\n")
+
+
+def test_on_the_artifactory_emulator_as_on_a_local_registry(
+    artifactory, relman_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from relman.registry.artifactory import ArtifactoryRegistry
+    from tests.emulators.fixtures import ARTIFACTORY_TOKEN
+    from tests.unit.registry.test_artifactory_lineage import scenario
+
+    monkeypatch.setenv("RELMAN_TOKEN", ARTIFACTORY_TOKEN)
+    artifactory.add_repo("scratch")
+    local = World.create(tmp_path / "local")
+    with ArtifactoryRegistry(
+        artifactory.url, token=ARTIFACTORY_TOKEN, records_repo="libs-dev"
+    ) as remote:
+        served = World(remote, ci=local.ci, promoter=local.promoter)
+        stranger = ec.generate_private_key(ec.SECP256R1())
+        for world in (local, served):
+            scenario(world, stranger)
+    settings.add_profile(
+        Profile("here", "local", str(local.registry.root), environments=ENVIRONMENTS)
+    )
+    settings.add_profile(Profile("rt", "artifactory", artifactory.url, environments=ENVIRONMENTS))
+    from_server = relman_cli("diff", "--profile", "rt", "qa", "prod", "--json")
+    from_disk = relman_cli("diff", "--profile", "here", "qa", "prod", "--json")
+    assert from_server.code == from_disk.code == 0, from_server.err
+    server, disk = json.loads(from_server.out), json.loads(from_disk.out)
+    assert server.pop("profile") == "rt" and disk.pop("profile") == "here"
+    assert server == disk
+    acme = next(app for app in server["applications"] if app["name"] == "acme")
+    assert [b["number"] for b in acme["only_in_a"]["builds"]] == ["2"]
+    assert acme["range"]["ahead"] == "qa" and acme["range"]["to"]["number"] == "2"
+    assert ARTIFACTORY_TOKEN not in from_server.out
