@@ -249,7 +249,8 @@ class Profile:
     For ``local`` the URL is a folder. The token is never here: it is in the OS keyring.
     ``ca_bundle`` is a PEM file of CA certificates to trust for a server; ``records_repo``
     the server repository that holds promotion records and approvals (None: the default,
-    see :meth:`records_repository`).
+    see :meth:`records_repository`). ``read_only`` marks an auditor's profile: the GUI offers
+    no promote, approve or rollback action on it and refuses them if asked.
     """
 
     name: str
@@ -259,6 +260,7 @@ class Profile:
     environments: tuple[Environment, ...] = ()
     ca_bundle: str | None = None
     records_repo: str | None = None
+    read_only: bool = False
 
     def environment(self, name: str) -> Environment | None:
         for env in self.environments:

@@ -124,8 +124,9 @@ def make_profile(
     environments: Iterable[str | Environment] = (),
     ca_bundle: str | os.PathLike[str] | None = None,
     records_repo: str | None = None,
+    read_only: bool = False,
 ) -> Profile:
-    """A checked profile from what an operator typed."""
+    """A checked profile from what an operator typed (``read_only``: an auditor's profile)."""
     check_name(name)
     location = check_url(kind, url)
     envs: list[Environment] = []
@@ -149,7 +150,9 @@ def make_profile(
             raise UsageError("a records repository applies to artifactory and nexus profiles")
         if not _REPO_KEY.fullmatch(records_repo):
             raise UsageError(f"--records-repo {records_repo!r} is not a repository key")
-    return Profile(name, kind, location, user or None, tuple(envs), bundle, records_repo)
+    return Profile(
+        name, kind, location, user or None, tuple(envs), bundle, records_repo, read_only=read_only
+    )
 
 
 # -- the file -------------------------------------------------------------------------------
@@ -191,6 +194,7 @@ def _profile_from_toml(path: Path, name: str, entry: Any) -> Profile:
             environments=envs,
             ca_bundle=entry.get("ca_bundle"),
             records_repo=entry.get("records_repo"),
+            read_only=_flag(entry, "read_only"),
         )
     except (UsageError, KeyError, TypeError, AttributeError) as exc:
         raise InputError(f"{where} is malformed ({exc})") from None
@@ -200,6 +204,13 @@ def _string(entry: Mapping[str, Any], key: str) -> str:
     value = entry[key]
     if not isinstance(value, str):
         raise TypeError(f"{key} is not a string")
+    return value
+
+
+def _flag(entry: Mapping[str, Any], key: str) -> bool:
+    value = entry.get(key, False)
+    if not isinstance(value, bool):
+        raise TypeError(f"{key} is not true or false")
     return value
 
 
@@ -218,6 +229,8 @@ def _profile_to_toml(profile: Profile) -> dict[str, Any]:
         out["ca_bundle"] = profile.ca_bundle
     if profile.records_repo:
         out["records_repo"] = profile.records_repo
+    if profile.read_only:
+        out["read_only"] = True
     out["environments"] = [
         {"name": e.name, "repository": e.repo}
         if e.mode == "repository"

@@ -236,6 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="server repository for promotion records and approvals (default: the first "
         "repo: environment's repository, else relman-records)",
     )
+    p.add_argument(
+        "--read-only",
+        action="store_true",
+        help="an auditor's profile: the app offers no promote, approve or rollback on it",
+    )
     p.set_defaults(handler=registry_cmds.cmd_profile_add)
     p = prof_sub.add_parser("list", help="list profiles")
     p.add_argument("--json", action="store_true")

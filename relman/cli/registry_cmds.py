@@ -77,6 +77,7 @@ def cmd_profile_add(args: argparse.Namespace) -> int:
         environments=args.env,
         ca_bundle=args.ca_bundle,
         records_repo=args.records_repo,
+        read_only=args.read_only,
     )
     token = None
     if args.token_stdin:
@@ -85,7 +86,8 @@ def cmd_profile_add(args: argparse.Namespace) -> int:
         token = sys.stdin.readline().strip()
     settings.add_profile(profile, token=token)
     stored = " (token in the OS keyring)" if token else ""
-    print(f"added profile {profile.name} ({profile.kind}, {profile.url}){stored}")
+    auditor = "; read-only (auditor mode)" if profile.read_only else ""
+    print(f"added profile {profile.name} ({profile.kind}, {profile.url}){stored}{auditor}")
     return 0
 
 
@@ -105,6 +107,7 @@ def cmd_profile_list(args: argparse.Namespace) -> int:
                         "user": p.user,
                         "ca_bundle": p.ca_bundle,
                         **({"records_repo": p.records_repo} if p.records_repo else {}),
+                        **({"read_only": True} if p.read_only else {}),
                         "environments": [
                             {"name": e.name, "mode": e.mode, "repository": e.repo}
                             if e.mode == "repository"
@@ -122,7 +125,8 @@ def cmd_profile_list(args: argparse.Namespace) -> int:
     for p in profiles.values():
         user = f"  user {p.user}" if p.user else ""
         envs = " -> ".join(str(e).replace("=", " ", 1) for e in p.environments) or "none"
-        print(f"{p.name}  {p.kind}  {p.url}{user}  environments: {envs}")
+        auditor = "  read-only" if p.read_only else ""
+        print(f"{p.name}  {p.kind}  {p.url}{user}{auditor}  environments: {envs}")
     return 0
 
 
