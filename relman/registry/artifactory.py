@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -77,6 +78,8 @@ SERVICE = "Artifactory"
 RECORDS = ".relman"
 #: Build-info read ahead of the caller when it works through a build's runs.
 READ_AHEAD = 16
+#: Seconds a listing of the promotion records (or approvals) is used before it is read again.
+RECORDS_TTL = 30.0
 MAX_SIDECAR = 16 << 20
 _NO_PROPERTIES = "no properties could be found"
 _NO_BUILDS = "no builds were found"
@@ -173,6 +176,8 @@ class ArtifactoryRegistry:
         self._lock = threading.Lock()
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._runs: dict[str, list[str]] = {}
+        # "promotions"/"approvals" -> (when listed, {folder: files}): see _record_files.
+        self._records: dict[str, tuple[float, dict[str, list[Location]]]] = {}
         self._ahead: dict[tuple[str, str], concurrent.futures.Future[BuildRecord]] = {}
 
     def __repr__(self) -> str:
@@ -666,20 +671,55 @@ class ArtifactoryRegistry:
         storage.check_build_key("number", number)
         return f"{RECORDS}/{kind}/{quote_name(name)}/{quote_name(number)}"
 
-    def _record_files(self, criteria: Mapping[str, Any]) -> list[Location]:
-        base = {"$and": [{"repo": self.records_repo}, dict(criteria)]}
-        files = [
-            loc
-            for loc in self.pager.items(base, properties=False)
-            if loc.name.endswith(".json") and ".dsse." in loc.name
-        ]
-        return sorted(files, key=lambda loc: (loc.created or _EPOCH, loc.path))
+    def _record_files(self, kind: str, folder: str) -> list[Location]:
+        """The record (or approval) files below ``folder``, oldest first. All files of
+        ``kind`` are listed in one search and kept for :data:`RECORDS_TTL` seconds (lineage
+        asks for the records of thousands of builds: one search, not one a build); this
+        registry's own writes update the list at once."""
+        with self._lock:
+            listed = self._records.get(kind)
+            fresh = listed is not None and time.monotonic() - listed[0] < RECORDS_TTL
+        if not fresh:
+            criteria = {
+                "$and": [
+                    {"repo": self.records_repo},
+                    {"path": {"$match": f"{RECORDS}/{kind}/*"}},
+                ]
+            }
+            files: dict[str, list[Location]] = {}
+            for loc in self.pager.items(criteria, properties=False):
+                if loc.name.endswith(".json") and ".dsse." in loc.name:
+                    files.setdefault(loc.path.rsplit("/", 1)[0], []).append(loc)
+            with self._lock:
+                self._records[kind] = (time.monotonic(), files)
+        with self._lock:
+            by_folder = self._records[kind][1]
+            found = [
+                loc
+                for key, locs in by_folder.items()
+                if key == folder or key.startswith(folder + "/")
+                for loc in locs
+            ]
+        return sorted(found, key=lambda loc: (loc.created or _EPOCH, loc.path))
+
+    def _noted(self, kind: str, repo: str, path: str, data: bytes) -> None:
+        """Add a file this registry just stored to the kept list of ``kind``."""
+        digests = _digests_of(data)
+        loc = Location(
+            repo, path, len(data), digests.sha256, digests.sha1, digests.md5, datetime.now(UTC)
+        )
+        with self._lock:
+            listed = self._records.get(kind)
+            if listed is not None:
+                listed[1].setdefault(path.rsplit("/", 1)[0], []).append(loc)
 
     def promotion_records(self, name: str, number: str) -> list[tuple[str, bytes]]:
         """Every record of a build, oldest first, as ``(target environment, bytes)``."""
         folder = self._records_folder("promotions", name, number)
         found = []
-        for loc in self._record_files({"path": folder}):
+        for loc in self._record_files("promotions", folder):
+            if loc.path.rsplit("/", 1)[0] != folder:
+                continue
             target = urllib.parse.unquote(loc.name.rsplit(".dsse.", 1)[0])
             found.append((target, self._small(loc.repo, loc.path, loc.sha256)))
         return found
@@ -696,20 +736,23 @@ class ArtifactoryRegistry:
         )
         if dry_run:
             return Write(write.action, write.target, write.detail, dry_run=True)
-        taken = {loc.name for loc in self._record_files({"path": folder})}
+        here = {"$and": [{"repo": self.records_repo}, {"path": folder}]}
+        taken = {loc.name for loc in self.pager.items(here, properties=False)}
         stem = quote_name(target)
         file_name, serial = f"{stem}.dsse.json", 1
         while file_name in taken:
             serial += 1
             file_name = f"{stem}.dsse.{serial}.json"
-        self._put_new(self.records_repo, f"{folder}/{file_name}", data, what="promotion record")
+        path = f"{folder}/{file_name}"
+        self._put_new(self.records_repo, path, data, what="promotion record")
+        self._noted("promotions", self.records_repo, path, data)
         return write
 
     def approvals(self, name: str, number: str) -> list[tuple[str, bytes]]:
         """Every approval of a build as ``(target environment, bytes)``, by target then name."""
         folder = self._records_folder("approvals", name, number)
         found = []
-        files = self._record_files({"path": {"$match": folder + "/*"}})
+        files = self._record_files("approvals", folder)
         for loc in sorted(files, key=lambda loc: loc.path):
             target = loc.path[len(folder) + 1 :].rsplit("/", 1)[0]
             if "/" in target:
@@ -734,7 +777,8 @@ class ArtifactoryRegistry:
         )
         if not dry_run:
             path = f"{folder}/{quote_name(target)}/{digest}.dsse.json"
-            self._put_new(self.records_repo, path, data, what="approval")
+            if self._put_new(self.records_repo, path, data, what="approval"):
+                self._noted("approvals", self.records_repo, path, data)
         return write
 
     # -- bytes -------------------------------------------------------------------------------
@@ -758,6 +802,30 @@ class ArtifactoryRegistry:
             self._item(repo, path),
             Path(dest),
             label=f"{repo}/{path}",
+            expected=expected,
+            progress=progress,
+            cancel=cancel,
+        )
+
+    def hash_remote(
+        self,
+        repo: str,
+        path: str,
+        *,
+        algorithms: Sequence[str] = ("sha256",),
+        expected: Mapping[str, str | None] | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> tuple[int, dict[str, str]]:
+        """Read ``repo/path`` again and hash it without keeping the bytes ("verify now"): the
+        size and the digests of ``algorithms`` (and of those ``expected`` names), checked
+        against ``expected`` and the server's ``X-Checksum-*`` headers, else
+        :class:`VerificationError`. Resumed or retried like :meth:`download`."""
+        return download.digest_stream(
+            self.http,
+            self._item(repo, path),
+            label=f"{repo}/{path}",
+            algorithms=algorithms,
             expected=expected,
             progress=progress,
             cancel=cancel,
@@ -921,13 +989,14 @@ class ArtifactoryRegistry:
         self._put(repo, path, source, digests, props, progress)
         return Write("deploy", label, f"sha256 {digests.sha256}")
 
-    def _put_new(self, repo: str, path: str, data: bytes, *, what: str) -> None:
-        """Deploy ``data`` where nothing is yet (the same bytes there: nothing to do)."""
+    def _put_new(self, repo: str, path: str, data: bytes, *, what: str) -> bool:
+        """Deploy ``data`` where nothing is yet; False when the same bytes are there already
+        (nothing to do)."""
         digests = _digests_of(data)
         existing = self._file_info_or_none(repo, path)
         if existing is not None:
             self._same_or_conflict(f"{repo}/{path}", existing, digests.sha256, what)
-            return
+            return False
         try:
             self._put(repo, path, data, digests, {}, None)
         except HttpNotFound:
@@ -938,6 +1007,7 @@ class ArtifactoryRegistry:
                     "--records-repo"
                 ) from None
             raise
+        return True
 
     def _missing_repo(self, repo: str) -> bool:
         try:

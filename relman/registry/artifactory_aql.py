@@ -37,7 +37,7 @@ PROPERTY_FIELDS = ("repo", "path", "name", "property.*")
 #: AQL refuses queries over 6,000 characters; criteria lists are cut to stay below this.
 MAX_QUERY = 5000
 MAX_VALUE = 1024
-DEFAULT_PAGE = 1000
+DEFAULT_PAGE = 5000
 _HEX = re.compile(r"[0-9a-f]+")
 _HEX_LENGTHS = {"sha256": 64, "actual_sha1": 40, "actual_md5": 32, "sha1": 40, "md5": 32}
 _NO_SORT = "sorting is not supported"

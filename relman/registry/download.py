@@ -29,7 +29,7 @@ import queue
 import re
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,10 +60,11 @@ _BROKEN = (
 
 
 class _Hashes:
-    """SHA-256, SHA-1 and MD5 of a stream, each on a thread of its own."""
+    """Digests of a stream, each algorithm on a thread of its own (hashlib releases the GIL:
+    the reading thread and the hashing threads run at once)."""
 
-    def __init__(self) -> None:
-        self.hashes = {name: hashlib.new(name) for name in DIGESTS}
+    def __init__(self, algorithms: Sequence[str]) -> None:
+        self.hashes = {name: hashlib.new(name) for name in algorithms}
         self.queues: list[queue.Queue[bytes | None]] = []
         self.threads: list[threading.Thread] = []
         for h in self.hashes.values():
@@ -84,6 +85,7 @@ class _Hashes:
             q.put(None)
         for thread in self.threads:
             thread.join()
+        self.queues = []
 
     def hexdigests(self) -> dict[str, str]:
         self.close()
@@ -120,54 +122,99 @@ def fetch(
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
-            job = _Download(client, path, out, label)
-            try:
-                for attempt in range(1, attempts + 1):
-                    try:
-                        job.read(progress, cancel)
-                        break
-                    except _CutShort as exc:
-                        if attempt == attempts:
-                            raise ConnectionFailed(
-                                f"{exc} after {attempts} attempts", kind="reset", url=exc.url
-                            ) from None
-                        logger.info("%s; trying again from byte %d", exc, job.done)
-                out.flush()
-                os.fsync(out.fileno())
-                digests = job.hashes.hexdigests()
-            finally:
-                job.hashes.close()
-        result = Digests(job.done, digests["sha256"], digests["sha1"], digests["md5"])
-        _check(label, result, job.checksums or {}, expected or {})
+            job = _transfer(client, path, out, label, DIGESTS, progress, cancel, attempts)
+            out.flush()
+            os.fsync(out.fileno())
+        _check(label, job.digests, job.checksums or {}, expected or {}, "; nothing was saved")
         os.replace(tmp, dest)
     except OSError as exc:
         raise InputError(f"{dest}: cannot write the download ({exc.strerror or exc})") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-    return result
+    found = job.digests
+    return Digests(job.done, found["sha256"], found["sha1"], found["md5"])
+
+
+def digest_stream(
+    client: HttpClient,
+    path: str,
+    *,
+    label: str,
+    algorithms: Sequence[str] = ("sha256",),
+    expected: Mapping[str, str | None] | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    attempts: int = ATTEMPTS,
+) -> tuple[int, dict[str, str]]:
+    """The size and digests of the bytes at ``client.url(path)``, read and hashed without
+    keeping them ("verify now"): ``algorithms`` and those ``expected`` names, checked
+    against ``expected`` and the server's ``X-Checksum-*`` headers for the same algorithms.
+    Resumed and retried like :func:`fetch`."""
+    wanted = tuple(dict.fromkeys([*algorithms, *(expected or {})]))
+    for name in wanted:
+        if name not in DIGESTS:
+            raise UsageError(f"{label}: cannot compute a {name} digest (sha256, sha1 or md5)")
+    job = _transfer(client, path, None, label, wanted, progress, cancel, attempts)
+    _check(label, job.digests, job.checksums or {}, expected or {})
+    return job.done, job.digests
+
+
+def _transfer(
+    client: HttpClient,
+    path: str,
+    out: Any,
+    label: str,
+    algorithms: Sequence[str],
+    progress: ProgressCallback | None,
+    cancel: CancelToken | None,
+    attempts: int,
+) -> _Download:
+    """Read the whole body (into ``out`` unless None), resuming or starting over after a
+    body cut short, at most ``attempts`` times; the job holds the digests afterwards."""
+    job = _Download(client, path, out, label, algorithms)
+    try:
+        for attempt in range(1, attempts + 1):
+            try:
+                job.read(progress, cancel)
+                break
+            except _CutShort as exc:
+                if attempt == attempts:
+                    raise ConnectionFailed(
+                        f"{exc} after {attempts} attempts", kind="reset", url=exc.url
+                    ) from None
+                logger.info("%s; trying again from byte %d", exc, job.done)
+        job.digests = job.hashes.hexdigests()
+    finally:
+        job.hashes.close()
+    return job
 
 
 class _Download:
     """One download in progress: the temporary file, the hashes, the bytes held so far and
     what the first answer said about the bytes (size, checksum headers, ranges)."""
 
-    def __init__(self, client: HttpClient, path: str, out: Any, label: str) -> None:
+    def __init__(
+        self, client: HttpClient, path: str, out: Any, label: str, algorithms: Sequence[str]
+    ) -> None:
         self.client = client
         self.path = path
         self.out = out
         self.label = label
-        self.hashes = _Hashes()
+        self.algorithms = algorithms
+        self.hashes = _Hashes(algorithms)
+        self.digests: dict[str, str] = {}
         self.done = 0
         self.total: int | None = None
         self.checksums: dict[str, str] | None = None
         self.ranges = False
 
     def restart(self) -> None:
-        self.out.seek(0)
-        self.out.truncate()
+        if self.out is not None:
+            self.out.seek(0)
+            self.out.truncate()
         self.hashes.close()
-        self.hashes = _Hashes()
+        self.hashes = _Hashes(self.algorithms)
         self.done = 0
 
     def read(self, progress: ProgressCallback | None, cancel: CancelToken | None) -> None:
@@ -193,7 +240,8 @@ class _Download:
                     chunk = response.raw.read(BLOCK_SIZE, decode_content=True)
                     if not chunk:
                         break
-                    self.out.write(chunk)
+                    if self.out is not None:
+                        self.out.write(chunk)
                     self.hashes.update(chunk)
                     self.done += len(chunk)
                     if progress is not None:
@@ -246,16 +294,18 @@ class _CutShort(ConnectionFailed):
 
 def _check(
     label: str,
-    digests: Digests,
+    actual: Mapping[str, str],
     headers: Mapping[str, str],
     expected: Mapping[str, str | None],
+    outcome: str = "",
 ) -> None:
-    actual = digests.as_dict()
+    """The digests against the server's checksum headers (those computed) and ``expected``;
+    ``outcome`` ends the message (``; nothing was saved``)."""
     for name, value in headers.items():
         if name in actual and value != actual[name]:
             raise VerificationError(
                 f"{label}: the bytes received have {name} {actual[name]} but the server's "
-                f"X-Checksum-{name.capitalize()} header says {value}; nothing was saved"
+                f"X-Checksum-{name.capitalize()} header says {value}{outcome}"
             )
     for name, wanted in expected.items():
         if wanted is None:
@@ -265,7 +315,7 @@ def _check(
         if wanted.strip().lower() != actual[name]:
             raise VerificationError(
                 f"{label}: the bytes received have {name} {actual[name]} but {wanted} was "
-                "expected; nothing was saved"
+                f"expected{outcome}"
             )
 
 

@@ -182,3 +182,19 @@ def test_a_sidecar_larger_than_16_mib_is_refused(
 
     with pytest.raises(HttpError, match="larger than 16 MiB"):
         reg.sidecars("libs-dev", PATH)
+
+
+def test_hash_remote_reads_without_keeping(
+    artifactory: ArtifactoryEmulator, reg: ArtifactoryRegistry, tmp_path: Path
+) -> None:
+    size, found = reg.hash_remote("libs-dev", PATH)
+    assert size == len(DATA) and found == {"sha256": digests(DATA)["sha256"]}
+    size, found = reg.hash_remote("libs-dev", PATH, expected={"md5": digests(DATA)["md5"]})
+    assert set(found) == {"sha256", "md5"}
+    artifactory.inject(Fault(method="GET", path=f"^/libs-dev/{PATH}$", kind="short", after=5000))
+    assert reg.hash_remote("libs-dev", PATH)[1]["sha256"] == digests(DATA)["sha256"]
+    with pytest.raises(VerificationError, match="but 11+ was expected$"):
+        reg.hash_remote("libs-dev", PATH, expected={"sha256": "1" * 64})
+    with pytest.raises(UsageError, match="cannot compute a sha512 digest"):
+        reg.hash_remote("libs-dev", PATH, algorithms=("sha512",))
+    assert list(tmp_path.iterdir()) == []
