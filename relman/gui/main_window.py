@@ -25,8 +25,10 @@ from PySide6.QtWidgets import (
 from relman import APP_NAME
 
 from .about import AboutDialog
+from .audit_page import AuditPage
 from .builds_page import BuildsPage
 from .details import DetailsPanel
+from .diff_page import DiffPage
 from .environments_page import EnvironmentsPage
 from .icons import IconSet, app_icon
 from .keys_page import KeysPage
@@ -41,8 +43,15 @@ logger = logging.getLogger(__name__)
 
 KEYS_PAGE = "Keys & Trust"
 _PLANNED = {p.name: p for p in PLANNED_PAGES}
-#: UX.md's sidebar order: Keys & Trust sits between Audit and Settings.
-PAGE_NAMES = ("Verify", *(n for n in _PLANNED if n != "Settings"), KEYS_PAGE, "Settings")
+#: UX.md's sidebar order: Keys & Trust sits between Audit and Settings; Diff beside Environments.
+PAGE_NAMES = (
+    "Verify",
+    *(n for n in _PLANNED if n != "Settings"),
+    "Diff",
+    "Audit",
+    KEYS_PAGE,
+    "Settings",
+)
 
 
 class MainWindow(QMainWindow):
@@ -75,7 +84,11 @@ class MainWindow(QMainWindow):
         self.builds_page = BuildsPage(self.loader, self.icons)
         self.environments_page = EnvironmentsPage(self.loader, self.icons)
         self.lineage_page = LineagePage(self.loader, self.icons)
+        self.diff_page = DiffPage(self.loader, runner, self.icons)
+        self.audit_page = AuditPage(runner, self.icons)
         built = {
+            "Diff": self.diff_page,
+            "Audit": self.audit_page,
             KEYS_PAGE: self.keys_page,
             "Builds": self.builds_page,
             "Lineage": self.lineage_page,
@@ -106,6 +119,7 @@ class MainWindow(QMainWindow):
         self.details_stack.addWidget(self.details)
         self.details_stack.addWidget(self.builds_page.details)
         self.details_stack.addWidget(self.lineage_page.details)
+        self.details_stack.addWidget(self.audit_page.details)
         self.details_dock.setWidget(self.details_stack)
         self.details_dock.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetMovable
@@ -117,6 +131,7 @@ class MainWindow(QMainWindow):
         self.builds_page.build_selected.connect(self._show_build)
         self.environments_page.build_selected.connect(self._show_build)
         self.lineage_page.build_selected.connect(self._show_build)
+        self.diff_page.build_selected.connect(self._show_build)
         self.lineage_page.artifact_selected.connect(self._show_artifact)
         self.builds_page.table.doubleClicked.connect(self._open_lineage)
         self.pages.currentChanged.connect(self._page_changed)
@@ -170,6 +185,7 @@ class MainWindow(QMainWindow):
             self.builds_page,
             self.environments_page,
             self.lineage_page,
+            self.diff_page,
         ):
             self.details_stack.setCurrentWidget(self.builds_page.details)
 
@@ -185,10 +201,10 @@ class MainWindow(QMainWindow):
 
     def _page_changed(self, index: int) -> None:
         page = self.pages.widget(index)
-        if page is self.lineage_page:
-            self.details_stack.setCurrentWidget(self.lineage_page.details)
+        if page in (self.lineage_page, self.audit_page):
+            self.details_stack.setCurrentWidget(page.details)  # type: ignore[attr-defined]
             return
-        builds = page in (self.builds_page, self.environments_page)
+        builds = page in (self.builds_page, self.environments_page, self.diff_page)
         self.details_stack.setCurrentIndex(1 if builds else 0)
 
     def _add_page(self, name: str, page: QWidget) -> None:
@@ -215,7 +231,7 @@ class MainWindow(QMainWindow):
         self.reload_action.triggered.connect(self.loader.reload)
         # F5 belongs to the page shown (Keys & Trust refreshes its own lists).
         self.reload_shortcuts = []
-        for page in (self.builds_page, self.environments_page):
+        for page in (self.builds_page, self.environments_page, self.diff_page):
             shortcut = QShortcut(QKeySequence(Qt.Key.Key_F5), page)
             shortcut.activated.connect(self.loader.reload)
             self.reload_shortcuts.append(shortcut)

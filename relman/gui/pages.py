@@ -39,13 +39,6 @@ PLANNED_PAGES = (
         "selecting two environments shows the builds that differ and the commits between them.",
     ),
     PlannedPage(
-        "Audit",
-        "The local audit log: every promotion, who signed it and when, each entry chained to the "
-        "SHA-256 of the one before.",
-        "Arrives with signed promotion records. The page verifies the hash chain and points at "
-        "the first entry that breaks it.",
-    ),
-    PlannedPage(
         "Settings",
         "Registry profiles (Artifactory, Nexus or a local folder), their environments in order, "
         "and the promotion policy of each environment.",
