@@ -490,3 +490,27 @@ def test_the_token_never_appears_in_errors_or_logs(
                 errors.append(str(exc))
     assert errors and all(ARTIFACTORY_TOKEN not in e for e in errors)
     assert ARTIFACTORY_TOKEN not in caplog.text
+
+
+def test_records_of_many_builds_take_one_search(
+    artifactory: ArtifactoryEmulator, reg: ArtifactoryRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for number in ("1", "2", "3"):
+        reg.put_promotion_record("app", number, "qa", f"record {number}".encode())
+    reg.put_approval("app", "2", "qa", b"approved")
+    artifactory.reset_log()
+    fresh = ArtifactoryRegistry(artifactory.url, token=ARTIFACTORY_TOKEN)
+    found = [fresh.promotion_records("app", n) for n in ("1", "2", "3", "4")]
+    assert found == [[("qa", b"record 1")], [("qa", b"record 2")], [("qa", b"record 3")], []]
+    assert fresh.approvals("app", "2") == [("qa", b"approved")] and fresh.approvals("app", "1") == []
+    assert artifactory.count("POST", "^/api/search/aql") == 2  # one for each kind
+    # another writer's record shows once the listing is older than RECORDS_TTL
+    artifactory.deploy("relman-records", ".relman/promotions/app/4/qa.dsse.json", b"theirs")
+    assert fresh.promotion_records("app", "4") == []
+    monkeypatch.setattr("relman.registry.artifactory_records.RECORDS_TTL", 0.0)
+    assert fresh.promotion_records("app", "4") == [("qa", b"theirs")]
+    # this registry's own writes show at once
+    monkeypatch.setattr("relman.registry.artifactory_records.RECORDS_TTL", 3600.0)
+    fresh.put_promotion_record("app", "4", "prod", b"mine")
+    assert fresh.promotion_records("app", "4") == [("qa", b"theirs"), ("prod", b"mine")]
+    fresh.close()
