@@ -121,7 +121,7 @@ class AuditSnapshot:
 
 def make_row(entry: Entry, problems: tuple[Problem, ...], now: datetime) -> AuditRow:
     summary = entry.summary()
-    fingerprint = shorten_middle(entry.fingerprint)
+    fingerprint = shorten_middle(entry.fingerprint, 4)
     when = parse_utc(entry.time)
     return AuditRow(
         entry=entry,
@@ -187,8 +187,7 @@ def chain_headline(snapshot: AuditSnapshot) -> str:
     last = snapshot.last
     if last is None:
         return "Chain intact: the audit log is empty"
-    when = relative_time(last.time, snapshot.checked)
-    return f"Chain intact: {entries}, the last one {when} ({last.time})"
+    return f"Chain intact: {entries}, the last one {relative_time(last.time, snapshot.checked)}"
 
 
 def chain_details(snapshot: AuditSnapshot) -> list[str]:
@@ -201,7 +200,11 @@ def chain_details(snapshot: AuditSnapshot) -> list[str]:
             "relman records every promotion's intent and outcome, approvals and rollbacks here "
             "as they happen."
         ]
-    said = [f"Every entry is signed and chained to the one before; head at entry {report.head}."]
+    last = snapshot.last
+    said = [
+        f"Last entry written {last.time if last else 'never'}. Every entry is signed and "
+        f"chained to the one before; head at entry {report.head}."
+    ]
     if report.signers:
         said.append(f"Signed by {', '.join(report.signers)}.")
     return said
@@ -222,10 +225,8 @@ def pending_text(entry: Entry) -> str:
         if profile
         else "finish it with relman promote --resume, or revert it with --undo"
     )
-    return (
-        f"entry {entry.seq}, {relative_time(entry.time)} ({entry.time}): {kind} of {build} "
-        f"{route} by {who} began and never ended; {how}"
-    )
+    when = f"{relative_time(entry.time)} ({entry.time})"
+    return f"{kind} of {build} {route} by {who}, {when}, began and never ended; {how}"
 
 
 class AuditTableModel(RowsTableModel):

@@ -164,13 +164,13 @@ class AuditPage(QWidget):
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
         for column, width in (
-            (COL_STATUS, 90),
-            (COL_SEQ, 60),
-            (COL_TIME, 90),
-            (COL_EVENT, 150),
-            (COL_KEY, 100),
-            (COL_FINGERPRINT, 190),
-            (COL_SUMMARY, 300),
+            (COL_STATUS, 86),
+            (COL_SEQ, 50),
+            (COL_TIME, 80),
+            (COL_EVENT, 140),
+            (COL_KEY, 80),
+            (COL_FINGERPRINT, 140),
+            (COL_SUMMARY, 150),
         ):
             header.resizeSection(column, width)
         self.message = StateMessage("Audit status")

@@ -66,7 +66,7 @@ def entry_html(row: AuditRow, checked: bool) -> str:
     elif checked:
         parts.append("<p>✓ No problem found on this line.</p>")
     body = json.dumps(entry.body, indent=2, ensure_ascii=False)
-    parts.append(f"<h4>Body</h4><pre>{e(body)}</pre>")
+    parts.append(f"<h4>Body</h4><pre style='white-space: pre-wrap'>{e(body)}</pre>")
     parts.append(f"<h4>Signature value</h4><p>{_mono(entry.signature)}</p>")
     return "".join(parts)
 
@@ -226,7 +226,8 @@ class PendingPanel(QFrame):
         self.icon.setPixmap(self._icons.status("not-verified").pixmap(24, 24))
         self.text.setText(f"<b>Warning: {title}</b><ul>{''.join(items)}</ul>")
         self.setAccessibleDescription(
-            f"Warning: {title}. " + " ".join(pending_text(e) for e in snapshot.pending)
+            f"Warning: {title}. "
+            + " ".join(f"entry {e.seq}: {pending_text(e)}." for e in snapshot.pending)
         )
         self.show()
 

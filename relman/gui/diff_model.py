@@ -30,9 +30,10 @@ from .table_base import ObjectRole
 
 logger = logging.getLogger(__name__)
 
-COL_ITEM, COL_NUMBER, COL_IDENTITY, COL_COMMIT, COL_SHA256, COL_STARTED = range(6)
-HEADERS = ("Item", "Number", "Identity", "Commit", "SHA-256", "Started")
-MONO = frozenset({COL_IDENTITY, COL_COMMIT, COL_SHA256})
+COL_ITEM, COL_NUMBER, COL_DIGEST, COL_COMMIT, COL_STARTED = range(5)
+#: A build's identity and an artifact's SHA-256 share a column: a row is one or the other.
+HEADERS = ("Item", "Number", "Identity / SHA-256", "Commit", "Started")
+MONO = frozenset({COL_DIGEST, COL_COMMIT})
 #: Rows whose one text spans every column (applications, section titles).
 SPANNED = frozenset({"app", "section", "range"})
 
@@ -103,10 +104,9 @@ def _build_node(
             ref.number,
             shorten_middle(identity, 11) if ref.identity else identity,
             (ref.commit or "no commit")[:12],
-            "",
             relative(ref.started, now),
         ),
-        ("", "", identity, ref.commit or "", "", exact(ref.started)),
+        ("", "", identity, ref.commit or "", exact(ref.started)),
         node,
     )
 
@@ -116,8 +116,8 @@ def _artifact_node(art: ArtifactRef, node: BuildNode | None) -> DiffNode:
     sha = art.sha256 or ""
     return DiffNode(
         "artifact",
-        (f"artifact {art.name} ({art.build})", number, "", "", shorten_middle(sha, 8) or "unknown"),
-        ("", "", "", "", sha or "no SHA-256 recorded"),
+        (f"artifact {art.name}", number, shorten_middle(sha, 8) or "no SHA-256"),
+        (f"{art.name}, listed by build {art.build}", "", sha or "no SHA-256 recorded"),
         node,
     )
 
@@ -141,11 +141,20 @@ def app_summary(app: AppDiff, a: str, b: str) -> str:
     if app.same:
         return f"{app.name}: same builds and artifacts in {a} and {b}"
     span = app.range
-    if span is None:
-        return f"{app.name}: differs"
-    behind = b if span.ahead == a else a
-    count = _plural(len(span.builds), "build", "builds")
-    return f"{app.name}: differs — {span.ahead} is {count} ahead of {behind}"
+    if span is not None:
+        behind = b if span.ahead == a else a
+        count = _plural(len(span.builds), "build", "builds")
+        return f"{app.name}: differs — {span.ahead} is {count} ahead of {behind}"
+    said = [
+        f"{_plural(len(only.builds), 'build', 'builds')} only in {env}"
+        for env, only in ((a, app.only_a), (b, app.only_b))
+        if only.builds
+    ] or [
+        f"{_plural(len(only.artifacts), 'artifact', 'artifacts')} only in {env}"
+        for env, only in ((a, app.only_a), (b, app.only_b))
+        if only.artifacts
+    ]
+    return f"{app.name}: differs — {', '.join(said)}"
 
 
 def make_tree(diff: EnvDiff, lineage: Lineage, now: datetime | None = None) -> tuple[DiffNode, ...]:

@@ -34,10 +34,9 @@ from relman.release.lineage import Lineage
 from .builds_page import StateMessage
 from .diff_model import (
     COL_COMMIT,
-    COL_IDENTITY,
+    COL_DIGEST,
     COL_ITEM,
     COL_NUMBER,
-    COL_SHA256,
     SPANNED,
     DiffNode,
     DiffResult,
@@ -113,11 +112,10 @@ class DiffPage(QWidget):
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         for column, width in (
-            (COL_ITEM, 330),
-            (COL_NUMBER, 70),
-            (COL_IDENTITY, 210),
-            (COL_COMMIT, 120),
-            (COL_SHA256, 170),
+            (COL_ITEM, 300),
+            (COL_NUMBER, 64),
+            (COL_DIGEST, 210),
+            (COL_COMMIT, 112),
         ):
             header.resizeSection(column, width)
         self.message = StateMessage("Diff status")

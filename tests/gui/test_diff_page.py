@@ -20,10 +20,9 @@ from relman.gui import diff_model
 from relman.gui.builds_model import shorten_middle
 from relman.gui.diff_model import (
     COL_COMMIT,
-    COL_IDENTITY,
+    COL_DIGEST,
     COL_ITEM,
     COL_NUMBER,
-    COL_SHA256,
     COL_STARTED,
     HEADERS,
     DiffNode,
@@ -109,13 +108,14 @@ def test_the_last_two_environments_by_default(shown: DiffPage, world: World) -> 
     assert build.texts[COL_ITEM] == "build acme/3" and build.texts[COL_NUMBER] == "3"
     assert build.texts[COL_COMMIT] == commit_of("a3")[:12]
     assert build.tips[COL_COMMIT] == commit_of("a3")
-    assert build.tips[COL_IDENTITY].startswith("20250302T121000Z.3.")
-    assert "…" in build.texts[COL_IDENTITY]
+    assert build.tips[COL_DIGEST].startswith("20250302T121000Z.3.")
+    assert "…" in build.texts[COL_DIGEST]
     assert build.tips[COL_STARTED] == "2025-03-02 12:10:00 UTC"
     assert build.build is not None and build.build.label == "acme/3"
     sha = hashlib.sha256(b"three").hexdigest()
-    assert artifact.texts[COL_ITEM] == "artifact app.tgz (acme/3)"
-    assert artifact.texts[COL_SHA256] == shorten_middle(sha, 8) and artifact.tips[COL_SHA256] == sha
+    assert artifact.texts[COL_ITEM] == "artifact app.tgz"
+    assert artifact.tips[COL_ITEM] == "app.tgz, listed by build acme/3"
+    assert artifact.texts[COL_DIGEST] == shorten_middle(sha, 8) and artifact.tips[COL_DIGEST] == sha
     assert artifact.texts[COL_NUMBER] == "3"
     between = acme.children[3].children
     assert [(n.texts[COL_ITEM], n.tips[COL_COMMIT]) for n in between] == [
@@ -144,7 +144,7 @@ def test_swap_and_another_pair(qtbot, shown: DiffPage, window) -> None:
     page = settle(qtbot, window)
     acme, tools = page.model.roots()
     assert node_texts(acme) == [
-        "acme: differs",
+        "acme: differs — 1 build only in dev",
         "newest in dev: acme/3",
         "newest in qa: acme/3",
         "in dev, not in qa: 1 build, 1 artifact",
@@ -162,7 +162,7 @@ def test_a_side_without_a_build(qtbot, shown: DiffPage, world: World, window) ->
     page = settle(qtbot, window)
     page.choose("dev", "prod")
     page = settle(qtbot, window)
-    solo = find(page.model.roots(), "solo: differs")
+    solo = find(page.model.roots(), "solo: differs — 1 build only in dev")
     assert node_texts(solo)[1:] == [
         "newest in dev: solo/1",
         "newest in prod: no build",
@@ -321,11 +321,11 @@ def test_model_passes_the_model_tester(qtmodeltester, world: World) -> None:
     assert model.rowCount() == 2 and model.columnCount() == len(HEADERS)
     acme = model.index(0, 0)
     assert model.rowCount(acme) == 4 and model.rowCount(model.index(0, 1)) == 0
-    child = model.index(2, COL_SHA256, acme)
+    child = model.index(2, COL_DIGEST, acme)
     assert model.parent(child) == acme and model.parent() is None  # QObject.parent()
     assert child.data(ObjectRole).kind == "section"
     assert model.index(9, 0).isValid() is False and model.data(QModelIndex()) is None
-    assert model.headerData(COL_SHA256, Qt.Orientation.Horizontal) == "SHA-256"
+    assert model.headerData(COL_DIGEST, Qt.Orientation.Horizontal) == "Identity / SHA-256"
     assert model.headerData(0, Qt.Orientation.Vertical) is None
     model.set_roots(compare(lineage, "dev", "qa", lambda d, t: None, CancelToken()).roots)
     model.set_roots([])
