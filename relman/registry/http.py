@@ -22,14 +22,11 @@ Every server backend (Artifactory, Nexus) talks through an :class:`HttpClient`:
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import logging
-import socket
-import ssl
 import time
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +36,40 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from relman.errors import InputError, UsageError
-from relman.registry.base import NotFound
+from relman.registry.http_errors import (
+    IDEMPOTENT,
+    AuthenticationError,
+    ConnectionFailed,
+    HttpError,
+    HttpNotFound,
+    PermissionDenied,
+    ServerError,
+    connection_error,
+    is_html,
+    loggable,
+    root_cause,
+    server_message,
+    snippet,
+)
+
+__all__ = [
+    "DEFAULT_MAX_JSON",
+    "DEFAULT_TIMEOUT",
+    "IDEMPOTENT",
+    "MAX_RETRY_AFTER",
+    "RETRY_STATUSES",
+    "Answer",
+    "AuthenticationError",
+    "ConnectionFailed",
+    "HttpClient",
+    "HttpError",
+    "HttpNotFound",
+    "PermissionDenied",
+    "ServerError",
+    "TokenAuth",
+    "make_retry",
+    "server_message",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -50,51 +80,6 @@ DEFAULT_MAX_JSON = 64 << 20
 #: The longest wait a ``Retry-After`` header can impose.
 MAX_RETRY_AFTER = 30
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
-_SNIPPET = 200
-_BAD_LEVELS = ("ERROR", "WARN", "WARNING")
-
-
-class HttpError(InputError):
-    """The server answered, but not with what was asked for (exit 2)."""
-
-    def __init__(self, message: str, *, status: int | None = None, url: str = "") -> None:
-        super().__init__(message)
-        self.status = status
-        self.url = url
-
-
-class AuthenticationError(HttpError):
-    """HTTP 401: no credentials, wrong credentials, or an expired token."""
-
-
-class PermissionDenied(HttpError):
-    """HTTP 403: the credentials are good but lack a permission."""
-
-
-class ServerError(HttpError):
-    """HTTP 5xx (after the retries an idempotent request gets)."""
-
-
-class ConnectionFailed(HttpError):
-    """No HTTP answer at all: DNS, TLS, a refused or reset connection, a timeout, a proxy.
-
-    ``kind`` is one of ``dns``, ``tls``, ``refused``, ``reset``, ``timeout``, ``proxy``,
-    ``connection``.
-    """
-
-    def __init__(self, message: str, *, kind: str, url: str = "") -> None:
-        super().__init__(message, url=url)
-        self.kind = kind
-
-
-class HttpNotFound(NotFound):
-    """HTTP 404, with the server's own message (``No properties could be found.``)."""
-
-    def __init__(self, message: str, *, server_message: str, url: str) -> None:
-        super().__init__(message)
-        self.server_message = server_message
-        self.url = url
 
 
 class TokenAuth(requests.auth.AuthBase):
@@ -271,11 +256,19 @@ class HttpClient:
                 allow_redirects=method in IDEMPOTENT,
             )
         except requests.RequestException as exc:
-            raise self.connection_error(exc, method, url, limits) from None
+            raise connection_error(
+                exc,
+                service=self.service,
+                host=self.host,
+                ca_bundle=self.ca_bundle,
+                method=method,
+                url=url,
+                timeout=limits,
+            ) from None
         logger.debug(
             "%s %s -> %s in %.3f s",
             method,
-            _loggable(url),
+            loggable(url),
             response.status_code,
             time.monotonic() - started,
         )
@@ -285,7 +278,7 @@ class HttpClient:
             body = self.read_body(response, limit=1 << 20, quiet=True)
         finally:
             response.close()
-        raise self.status_error(response, body, what or f"{method} {_loggable(url)}")
+        raise self.status_error(response, body, what or f"{method} {loggable(url)}")
 
     def send(
         self,
@@ -324,7 +317,7 @@ class HttpClient:
                 continue
             finally:
                 response.close()
-            return Answer(response.status_code, response.headers, body, _loggable(response.url))
+            return Answer(response.status_code, response.headers, body, loggable(response.url))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def get_json(self, path: str, *, query: str | Mapping[str, str] = "", what: str = "") -> Any:
@@ -333,7 +326,7 @@ class HttpClient:
     def json_of(self, answer: Answer) -> Any:
         """The JSON document of an answer, or a one-line error saying what it is instead."""
         body = answer.body
-        if _is_html(answer.headers, body):
+        if is_html(answer.headers, body):
             raise self.html_error(answer.status, answer.url)
         try:
             return json.loads(body)
@@ -345,7 +338,7 @@ class HttpClient:
             ):
                 why = "a body that stops in the middle of the document (truncated JSON)"
             else:
-                why = f"a body that is not JSON ({_snippet(str(exc))})"
+                why = f"a body that is not JSON ({snippet(str(exc))})"
             raise HttpError(
                 f"{answer.url} answered HTTP {answer.status} with {why}, not {self.service} JSON",
                 status=answer.status,
@@ -358,7 +351,7 @@ class HttpClient:
         """The whole body, at most ``limit`` bytes (``max_json`` by default); ``quiet``
         returns what could be read instead of raising (for error bodies)."""
         cap = self.max_json if limit is None else limit
-        url = _loggable(response.url)
+        url = loggable(response.url)
         length = response.headers.get("Content-Length", "")
         if length.isdigit() and int(length) > cap:
             if quiet:
@@ -391,7 +384,7 @@ class HttpClient:
 
     def broken_body(self, exc: BaseException, url: str, size: int, length: str) -> ConnectionFailed:
         announced = f" ({length} bytes were announced)" if length else ""
-        why = "reset" if isinstance(_root_cause(exc), ConnectionResetError) else "broken"
+        why = "reset" if isinstance(root_cause(exc), ConnectionResetError) else "broken"
         return ConnectionFailed(
             f"{url}: the answer was cut short, the connection was {why} before its end{announced}",
             kind="reset",
@@ -412,8 +405,8 @@ class HttpClient:
     def status_error(self, response: requests.Response, body: bytes, what: str) -> InputError:
         """The one-line error for an unexpected status."""
         status = response.status_code
-        url = _loggable(response.url)
-        if _is_html(response.headers, body):
+        url = loggable(response.url)
+        if is_html(response.headers, body):
             return self.html_error(status, url)
         message = server_message(body)
         said = f": {message}" if message else ""
@@ -468,82 +461,6 @@ class HttpClient:
     def _hint(self) -> str:
         return f" ({self.hint})" if self.hint else ""
 
-    def connection_error(
-        self,
-        exc: requests.RequestException,
-        method: str,
-        url: str,
-        timeout: tuple[float, float],
-    ) -> ConnectionFailed:
-        """One line for a request that got no HTTP answer."""
-        shown = _loggable(url)
-        host = self.host
-        cause = _root_cause(exc)
-        tries = " (after retries)" if method in IDEMPOTENT else ""
-        if isinstance(exc, requests.exceptions.SSLError) or isinstance(cause, ssl.SSLError):
-            reason = _ssl_reason(cause if isinstance(cause, ssl.SSLError) else exc)
-            if "CERTIFICATE_VERIFY_FAILED" in reason or "certificate verify failed" in reason:
-                bundle = (
-                    f"the CA bundle {self.ca_bundle} does not vouch for it"
-                    if self.ca_bundle
-                    else "give the server's CA certificate with --ca-bundle"
-                )
-                return ConnectionFailed(
-                    f"{shown}: TLS: the certificate of {host} is not trusted ({reason}); {bundle}",
-                    kind="tls",
-                    url=shown,
-                )
-            return ConnectionFailed(
-                f"{shown}: TLS handshake with {host} failed ({reason})", kind="tls", url=shown
-            )
-        if isinstance(exc, requests.exceptions.ProxyError):
-            return ConnectionFailed(
-                f"{shown}: the proxy (from the environment, HTTPS_PROXY/HTTP_PROXY) failed: "
-                f"{_snippet(str(cause))}{tries}",
-                kind="proxy",
-                url=shown,
-            )
-        if isinstance(exc, requests.exceptions.ConnectTimeout):
-            return ConnectionFailed(
-                f"{shown}: no connection to {host} within {timeout[0]:g} s{tries}",
-                kind="timeout",
-                url=shown,
-            )
-        if isinstance(exc, requests.exceptions.ReadTimeout) or isinstance(
-            cause, socket.timeout | TimeoutError
-        ):
-            return ConnectionFailed(
-                f"{shown}: {self.service} sent no answer within {timeout[1]:g} s{tries}",
-                kind="timeout",
-                url=shown,
-            )
-        if isinstance(cause, urllib3.exceptions.NameResolutionError | socket.gaierror):
-            return ConnectionFailed(
-                f"{shown}: cannot resolve host {host} (DNS): check the URL and the network",
-                kind="dns",
-                url=shown,
-            )
-        if isinstance(cause, ConnectionRefusedError):
-            return ConnectionFailed(
-                f"{shown}: connection refused by {host} (is the server running, is the port "
-                f"right?){tries}",
-                kind="refused",
-                url=shown,
-            )
-        if _is_reset(cause):
-            return ConnectionFailed(
-                f"{shown}: the connection to {host} was reset before an answer{tries}",
-                kind="reset",
-                url=shown,
-            )
-        if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
-            return ConnectionFailed(f"{shown}: not a valid URL", kind="connection", url=shown)
-        return ConnectionFailed(
-            f"{shown}: cannot reach {host}: {_snippet(str(cause))}{tries}",
-            kind="connection",
-            url=shown,
-        )
-
 
 # -- helpers ---------------------------------------------------------------------------------
 
@@ -563,106 +480,3 @@ def _user_agent() -> str:
     from relman import __version__
 
     return f"relman/{__version__} {requests.utils.default_user_agent()}"
-
-
-def server_message(body: bytes) -> str:
-    """The server's own words: ``errors[0].message``, the first ERROR of ``messages``, or
-    the first line of a text body; short, printable, never the whole body."""
-    text = body[: _SNIPPET * 20].decode("utf-8", "replace")
-    with contextlib.suppress(ValueError):
-        doc = json.loads(body)
-        if isinstance(doc, dict):
-            errors = doc.get("errors")
-            if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-                return _snippet(str(errors[0].get("message", "")))
-            messages = doc.get("messages")
-            if isinstance(messages, list):
-                texts = [
-                    str(m.get("message", ""))
-                    for m in messages
-                    if isinstance(m, dict)
-                    and str(m.get("level", "")).upper() in ("ERROR", "WARN", "WARNING")
-                ]
-                if texts:
-                    return _snippet("; ".join(texts))
-            for key in ("message", "error"):
-                if isinstance(doc.get(key), str):
-                    return _snippet(doc[key])
-        return ""
-    first = text.strip().splitlines()[0] if text.strip() else ""
-    return _snippet(first)
-
-
-def _snippet(text: str) -> str:
-    clean = "".join(c if c.isprintable() else " " for c in text).strip()
-    return clean if len(clean) <= _SNIPPET else clean[: _SNIPPET - 1] + "…"
-
-
-def _is_html(headers: Mapping[str, str], body: bytes) -> bool:
-    kind = headers.get("Content-Type", "").lower()
-    if "html" in kind:
-        return True
-    head = body[:512].lstrip().lower()
-    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
-
-
-def _loggable(url: str) -> str:
-    """A URL as messages and logs show it: no user info, a long query cut short."""
-    parts = urllib.parse.urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    query = parts.query if len(parts.query) <= 120 else parts.query[:119] + "…"
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    todo: list[BaseException] = [exc]
-    while todo:
-        current = todo.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        for attr in ("reason", "__cause__", "__context__"):
-            nxt = getattr(current, attr, None)
-            if isinstance(nxt, BaseException):
-                todo.append(nxt)
-        for arg in getattr(current, "args", ()):
-            if isinstance(arg, BaseException):
-                todo.append(arg)
-
-
-def _root_cause(exc: BaseException) -> BaseException:
-    """The most telling exception in the chain requests and urllib3 wrap around a failure."""
-    chain = list(_causes(exc))
-    for kind in (
-        ssl.SSLError,
-        urllib3.exceptions.NameResolutionError,
-        socket.gaierror,
-        ConnectionRefusedError,
-        ConnectionResetError,
-        BrokenPipeError,
-        socket.timeout,
-        TimeoutError,
-    ):
-        for item in chain:
-            if isinstance(item, kind):
-                return item
-    return chain[-1]
-
-
-def _is_reset(cause: BaseException) -> bool:
-    if isinstance(cause, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
-        return True
-    text = str(cause).lower()
-    return "reset" in text or "incompleteread" in text or "connection broken" in text
-
-
-def _ssl_reason(exc: BaseException) -> str:
-    reason = getattr(exc, "verify_message", None) or getattr(exc, "reason", None)
-    text = str(reason) if reason else str(exc)
-    if "CERTIFICATE_VERIFY_FAILED" in str(exc) and "CERTIFICATE_VERIFY_FAILED" not in text:
-        text = f"CERTIFICATE_VERIFY_FAILED: {text}"
-    return _snippet(text)
