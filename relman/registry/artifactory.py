@@ -80,10 +80,10 @@ class ArtifactoryRegistry(ServerMixin, BuildsMixin, RecordsMixin, ChangesMixin):
                     {"$or": [{"path": folder}, {"path": {"$match": folder + "/*"}}]},
                 ]
             }
-            yield from self._search(criteria)
+            yield from self._search(criteria, dense=True)
             return
         listed: dict[str, dict[str, str | None]] = {}
-        for loc in self._search(criteria):
+        for loc in self._search(criteria, dense=True):
             if loc.path.endswith(SIDECAR_SUFFIXES):
                 for suffix in SIDECAR_SUFFIXES:
                     if loc.path.endswith(suffix) and len(loc.path) > len(suffix):

@@ -261,7 +261,13 @@ class Pager:
         self.page_size = page_size
         self.sortable = True
 
-    def items(self, criteria: Criteria, *, properties: bool = True) -> Iterator[Location]:
+    def items(
+        self, criteria: Criteria, *, properties: bool = True, dense: bool = False
+    ) -> Iterator[Location]:
+        """The items matching ``criteria``, sorted by repository, path and name, with their
+        properties unless ``properties`` is False. ``dense``: the criteria select every item
+        of a stretch of a repository (a listing, not a search), so a page's properties are
+        asked for by its first and last item rather than item by item."""
         offset = 0
         previous: tuple[str, str] | None = None
         while True:
@@ -274,7 +280,7 @@ class Pager:
                     f"{self.source}: AQL ignored .offset({offset}): the same page came back"
                 )
             previous = first
-            props = self._properties(rows) if properties else {}
+            props = self._properties(rows, dense and self.sortable) if properties else {}
             for row in rows:
                 key = item_path(row, self.source)
                 yield location_of(row, self.source, props.get(key))
@@ -296,17 +302,20 @@ class Pager:
                     return []
         return results(self.run(query(criteria)), self.source)
 
-    def _properties(self, rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], Any]:
-        """The properties of a page's items: one query over the page's range, then the exact
-        items the range missed."""
+    def _properties(
+        self, rows: Sequence[Mapping[str, Any]], ranged: bool
+    ) -> dict[tuple[str, str], Any]:
+        """The properties of a page's items: with ``ranged``, one query over the page's
+        stretch of each repository, then the items it missed by name; else by name only,
+        grouped by folder."""
         wanted = [item_path(row, self.source) for row in rows]
         found: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {}
         by_repo: dict[str, list[Mapping[str, Any]]] = {}
         for row in rows:
             by_repo.setdefault(row["repo"], []).append(row)
-        for repo, members in by_repo.items():
+        for repo, members in by_repo.items() if ranged else ():
             if len(members) == 1:
-                continue  # one item is cheapest asked for exactly, below
+                continue  # one item is cheapest asked for by name, below
             bounded = _range(repo, members[0], members[-1])
             try:
                 answer = results(self.run(query(bounded, include=PROPERTY_FIELDS)), self.source)
@@ -316,12 +325,10 @@ class Pager:
             for row in answer:
                 found[item_path(row, self.source)] = properties_of(row, self.source)
         missing = [key for key in wanted if key not in found]
-        if missing:
-            exact = [_exact(repo, path) for repo, path in missing]
-            for criteria in any_of(exact):
-                answer = results(self.run(query(criteria, include=PROPERTY_FIELDS)), self.source)
-                for row in answer:
-                    found[item_path(row, self.source)] = properties_of(row, self.source)
+        for criteria in _by_name(missing):
+            answer = results(self.run(query(criteria, include=PROPERTY_FIELDS)), self.source)
+            for row in answer:
+                found[item_path(row, self.source)] = properties_of(row, self.source)
         return found
 
 
@@ -356,6 +363,19 @@ def _range(repo: str, first: Mapping[str, Any], last: Mapping[str, Any]) -> Crit
     }
 
 
-def _exact(repo: str, path: str) -> Criteria:
-    folder, _, name = path.rpartition("/")
-    return {"$and": [{"repo": repo}, {"path": folder or "."}, {"name": name}]}
+def _by_name(keys: Sequence[tuple[str, str]]) -> Iterator[Criteria]:
+    """Criteria for exactly these ``(repo, path)`` items, one ``$or`` of names a folder, cut
+    into queries below :data:`MAX_QUERY` characters."""
+    folders: dict[tuple[str, str], list[str]] = {}
+    for repo, path in keys:
+        folder, _, name = path.rpartition("/")
+        folders.setdefault((repo, folder or "."), []).append(name)
+    groups: list[Criteria] = []
+    for (repo, folder), names in folders.items():
+        step = max(1, MAX_QUERY // 2 // max(len(json.dumps(n)) + 12 for n in names))
+        for start in range(0, len(names), step):
+            chunk = names[start : start + step]
+            groups.append(
+                {"$and": [{"repo": repo}, {"path": folder}, {"$or": [{"name": n} for n in chunk]}]}
+            )
+    yield from any_of(groups)

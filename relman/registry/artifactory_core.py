@@ -166,8 +166,10 @@ class ArtifactoryCore:
             raise NotFound(f"no repository {repo!r} in {self.url}")
         return self._repos[repo]
 
-    def _search(self, criteria: Mapping[str, Any]) -> Iterator[Location]:
-        for loc in self.pager.items(criteria):
+    def _search(self, criteria: Mapping[str, Any], *, dense: bool = False) -> Iterator[Location]:
+        """Items matching ``criteria`` with their properties (see :meth:`aql.Pager.items`),
+        never relman's own ``.relman`` folder."""
+        for loc in self.pager.items(criteria, dense=dense):
             if loc.path == RECORDS or loc.path.startswith(RECORDS + "/"):
                 continue
             yield loc
