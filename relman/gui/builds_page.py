@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Sequence
 
 from PySide6.QtCore import QItemSelection, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTableView,
     QTextBrowser,
+    QToolBar,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -182,7 +185,7 @@ class BuildsPage(QWidget):
         self.findings_only.setAccessibleName("With findings only")
         self.count = QLabel()
         self.count.setAccessibleName("Build count")
-        bar = QHBoxLayout()
+        self.filter_bar = bar = QHBoxLayout()
         bar.addWidget(self.search, 1)
         bar.addWidget(self.apps)
         bar.addWidget(self.envs)
@@ -337,6 +340,13 @@ class BuildsPage(QWidget):
     def _show_selected(self, node: BuildNode | None) -> None:
         self.details.show_build(node, self.loader.lineage)
         emit(self.build_selected, node)
+
+    def add_build_actions(self, toolbar: QToolBar, actions: Sequence[QAction]) -> None:
+        """Promote / roll back / approve the selected build (issue 6): ``toolbar`` beside the
+        filters, ``actions`` in the table's context menu."""
+        self.filter_bar.addWidget(toolbar)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.table.addActions(list(actions))
 
     def clear_filters(self) -> None:
         self.search.clear()

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelection, Signal
+from collections.abc import Sequence
+
+from PySide6.QtCore import QItemSelection, Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QStackedWidget,
     QTableView,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -53,7 +58,9 @@ class EnvironmentsPage(QWidget):
         self.stack.addWidget(self.message)
         self.stack.addWidget(self.board)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.summary)
+        self.summary_row = QHBoxLayout()
+        self.summary_row.addWidget(self.summary, 1)
+        layout.addLayout(self.summary_row)
         layout.addWidget(self.stack, 1)
         self.board.selectionModel().selectionChanged.connect(self._selection_changed)
         loader.changed.connect(self.refresh)
@@ -86,6 +93,13 @@ class EnvironmentsPage(QWidget):
                 f"{len(self.model.envs)} environments — {movable} builds ready to promote"
             )
             self.stack.setCurrentWidget(self.board)
+
+    def add_build_actions(self, toolbar: QToolBar, actions: Sequence[QAction]) -> None:
+        """Promote / roll back / approve the selected build (issue 6): ``toolbar`` beside the
+        summary, ``actions`` in the board's context menu."""
+        self.summary_row.addWidget(toolbar)
+        self.board.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.board.addActions(list(actions))
 
     def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         indexes = self.board.selectionModel().selectedIndexes()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QImage, QPainter, QPalette, QWheelEvent
+from PySide6.QtGui import QAction, QImage, QPainter, QPalette, QWheelEvent
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
     QComboBox,
@@ -36,6 +37,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTextBrowser,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -202,7 +204,7 @@ class LineagePage(QWidget):
         self.commit_field.setAccessibleName("Commit to draw")
         self.commit_field.setPlaceholderText("Commit (7+ hex digits), Enter")
         self.commit_field.setMaximumWidth(260)
-        bar = QHBoxLayout()
+        self.tool_row = bar = QHBoxLayout()
         bar.addWidget(QLabel("Build:"))
         bar.addWidget(self.build_combo, 1)
         bar.addWidget(self.commit_field)
@@ -367,6 +369,13 @@ class LineagePage(QWidget):
             emit(self.artifact_selected, build, art)
         elif node.kind in ("build", "environment"):
             emit(self.build_selected, node.payload)
+
+    def add_build_actions(self, toolbar: QToolBar, actions: Sequence[QAction]) -> None:
+        """Promote / roll back / approve the selected build (issue 6): ``toolbar`` beside the
+        zoom buttons, ``actions`` in the graph's context menu."""
+        self.tool_row.addWidget(toolbar)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.view.addActions(list(actions))
 
     # -- export ----------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from relman import APP_NAME
 
 from .about import AboutDialog
+from .approvals_page import ApprovalsPage
 from .audit_page import AuditPage
 from .builds_page import BuildsPage
 from .details import DetailsPanel
@@ -35,6 +36,8 @@ from .keys_page import KeysPage
 from .lineage_loader import LineageLoader
 from .lineage_page import LineagePage
 from .pages import PLANNED_PAGES, PlaceholderPage
+from .promote_actions import PromoteActions
+from .promote_dialog import APPROVE
 from .status_bar import TaskStatus
 from .tasks import TaskRunner
 from .verify_page import VerifyPage
@@ -48,6 +51,7 @@ PAGE_NAMES = (
     "Verify",
     *(n for n in _PLANNED if n != "Settings"),
     "Diff",
+    "Approvals",
     "Audit",
     KEYS_PAGE,
     "Settings",
@@ -86,7 +90,14 @@ class MainWindow(QMainWindow):
         self.lineage_page = LineagePage(self.loader, self.icons)
         self.diff_page = DiffPage(self.loader, runner, self.icons)
         self.audit_page = AuditPage(runner, self.icons)
+        self.approvals_page = ApprovalsPage(runner, self.loader, self.icons)
+        #: Promote… / Roll back… / Approve… on the selected build, hidden for an auditor.
+        self.promote_actions = PromoteActions(runner, self.loader, self.icons, self)
+        for page in (self.builds_page, self.environments_page, self.lineage_page):
+            toolbar = self.promote_actions.toolbar(page.accessibleName().removesuffix(" page"))
+            page.add_build_actions(toolbar, self.promote_actions.actions)
         built = {
+            "Approvals": self.approvals_page,
             "Diff": self.diff_page,
             "Audit": self.audit_page,
             KEYS_PAGE: self.keys_page,
@@ -133,6 +144,16 @@ class MainWindow(QMainWindow):
         self.lineage_page.build_selected.connect(self._show_build)
         self.diff_page.build_selected.connect(self._show_build)
         self.lineage_page.artifact_selected.connect(self._show_artifact)
+        self.lineage_page.artifact_selected.connect(
+            lambda build, _art: self.promote_actions.set_build(build)
+        )
+        self.approvals_page.approve_requested.connect(
+            lambda node, target: self.promote_actions.open_dialog(node, target, mode=APPROVE)
+        )
+        self.approvals_page.promote_requested.connect(self.promote_actions.open_dialog)
+        self.approvals_page.count_changed.connect(self._show_approvals_count)
+        self.promote_actions.registry_changed.connect(self.loader.reload)
+        self.promote_actions.refused.connect(lambda why: self.statusBar().showMessage(why, 8000))
         self.builds_page.table.doubleClicked.connect(self._open_lineage)
         self.pages.currentChanged.connect(self._page_changed)
 
@@ -159,7 +180,23 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.profile_combo)
         bar.addAction(self.reload_action)
         bar.widgetForAction(self.reload_action).setAccessibleName("Reload")
+        # Auditor mode: an icon and words, never colour alone.
+        self.auditor_badge = QLabel()
+        self.auditor_badge.setObjectName("auditorBadge")
+        self.auditor_badge.setAccessibleName("Auditor mode")
+        self.auditor_badge.setText("Auditor (read-only)")
+        self.auditor_badge.setToolTip(
+            "This profile is read-only (relman profile add --read-only): relman offers no "
+            "promote, approve or rollback action on it"
+        )
+        self.auditor_badge.setStyleSheet(
+            "QLabel#auditorBadge { border: 1px solid palette(text); border-radius: 4px;"
+            " padding: 2px 6px; font-weight: bold; }"
+        )
+        self.auditor_action = bar.addWidget(self.auditor_badge)
+        self.auditor_action.setVisible(False)
         self.addToolBar(bar)
+        self.loader.changed.connect(self._show_auditor_mode)
         self.loader.profiles_changed.connect(self._fill_profiles)
         self.profile_combo.activated.connect(
             lambda i: self.loader.select(self.profile_combo.itemData(i))
@@ -177,10 +214,22 @@ class MainWindow(QMainWindow):
         combo.setCurrentIndex(max(0, combo.findData(current)))
         combo.blockSignals(False)
 
+    def _show_auditor_mode(self) -> None:
+        profile = self.loader.profile
+        read_only = profile is not None and profile.read_only
+        self.auditor_action.setVisible(read_only)
+        self.setWindowTitle(f"{APP_NAME} — auditor (read-only)" if read_only else APP_NAME)
+
+    def _show_approvals_count(self, waiting: int) -> None:
+        item = self.navigation.item(PAGE_NAMES.index("Approvals"))
+        item.setText(f"Approvals ({waiting})" if waiting else "Approvals")
+        item.setData(Qt.ItemDataRole.AccessibleTextRole, f"Approvals, {waiting} waiting")
+
     def _show_build(self, node: object) -> None:
         # A selection made while another page is shown (a reload selects the first build)
         # updates the panel but does not take the dock away from that page.
         self.builds_page.details.show_build(node, self.loader.lineage)  # type: ignore[arg-type]
+        self.promote_actions.set_build(node)
         if self.pages.currentWidget() in (
             self.builds_page,
             self.environments_page,
@@ -247,6 +296,8 @@ class MainWindow(QMainWindow):
         view_menu = menu_bar.addMenu("&View")
         view_menu.addAction(self.reload_action)
         view_menu.addAction(self.details_action)
+        release_menu = menu_bar.addMenu("&Release")
+        release_menu.addActions(list(self.promote_actions.actions))
         help_menu = menu_bar.addMenu("&Help")
         help_menu.addAction(self.about_action)
 

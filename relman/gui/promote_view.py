@@ -200,11 +200,6 @@ class PromoteWindow(QDialog):
             self.verb, QDialogButtonBox.ButtonRole.ActionRole
         )
         self.action_button.setAccessibleName(self.verb)
-        for button in (self.check_button, self.action_button):
-            if isinstance(button, QPushButton):
-                button.setAutoDefault(False)
-        if isinstance(self.cancel_button, QPushButton):
-            self.cancel_button.setDefault(True)
         bottom = QHBoxLayout()
         bottom.addWidget(self.progress)
         bottom.addWidget(self.reason, 1)
@@ -218,6 +213,11 @@ class PromoteWindow(QDialog):
         layout.addWidget(self.problem)
         layout.addWidget(self.choices)
         layout.addLayout(bottom)
+        # Cancel is the default button (Enter never promotes); set once it is in the dialog.
+        for button in self.findChildren(QPushButton):
+            button.setAutoDefault(button is self.cancel_button)
+        if isinstance(self.cancel_button, QPushButton):
+            self.cancel_button.setDefault(True)
 
     def _table(self, model: object, name: str, widths: tuple[int, ...]) -> QTableView:
         view = QTableView()

@@ -25,6 +25,7 @@ ORDER = [
     "Lineage",
     "Environments",
     "Diff",
+    "Approvals",
     "Audit",
     "Keys & Trust",
     "Settings",

@@ -475,3 +475,15 @@ def test_models_pass_the_model_tester(qtbot, world: World) -> None:
     writes.set_writes(())
     assert checks.counts()["pending"] == len(CHECKS) and writes.rowCount() == 0
     assert len(testers) == 3
+
+
+def test_enter_cancels_and_never_promotes(qtbot, runner, world: World) -> None:
+    dialog = make_dialog(qtbot, runner, Request("acme", "1", "qa"))
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    settled(qtbot, dialog)
+    assert dialog.cancel_button.isDefault() and not dialog.action_button.isDefault()
+    with qtbot.waitSignal(dialog.rejected):
+        qtbot.keyClick(dialog, Qt.Key.Key_Return)
+    assert dialog.result() == QDialog.DialogCode.Rejected
+    assert list(world.registry.items("libs-qa")) == []
