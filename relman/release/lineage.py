@@ -583,13 +583,19 @@ class _Builder:
             for artifact, by_sha in shas.items():
                 if len(by_sha) < 2:
                     continue
+                # One detail per artifact, shared by its builds, naming a few variants: a
+                # commit built 2,000 times must not make 2,000 texts of 2,000 variants each.
+                shown = list(by_sha.items())[:_VARIANTS_SHOWN]
                 variants = "; ".join(
-                    f"sha256 {sha[:12]}… in build {'/'.join(nums)}" for sha, nums in by_sha.items()
+                    f"sha256 {sha[:12]}… in build {_numbers(nums)}" for sha, nums in shown
                 )
+                if len(by_sha) > len(shown):
+                    variants += f"; {len(by_sha) - len(shown)} more"
+                detail = f"commit {commit[:12]} was built more than once: {variants}"
                 for b in members:
                     if artifact in b.by_name:
                         out.setdefault(f"{b.record.name}/{b.record.number}", []).append(
-                            (artifact, f"commit {commit[:12]} was built more than once: {variants}")
+                            (artifact, detail)
                         )
         return out
 
@@ -955,6 +961,16 @@ def _renamed(check: SignatureCheck, source: str) -> SignatureCheck:
         check.detail.replace(check.sidecar, source),
         check.signer,
     )
+
+
+_VARIANTS_SHOWN = 4
+
+
+def _numbers(numbers: list[str]) -> str:
+    """``1/2/3`` for a few build numbers, ``1/2/3 and 40 more`` for many."""
+    if len(numbers) <= _VARIANTS_SHOWN:
+        return "/".join(numbers)
+    return "/".join(numbers[:_VARIANTS_SHOWN]) + f" and {len(numbers) - _VARIANTS_SHOWN} more"
 
 
 def _pairs(names: Iterable[str], numbers: Iterable[str]) -> list[tuple[str, str]]:

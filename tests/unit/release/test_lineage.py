@@ -111,6 +111,20 @@ def test_rebuilt_reports_both_builds(world: World) -> None:
     assert kinds(result) == {"rebuilt": 2}
 
 
+def test_a_commit_built_many_times_names_a_few_variants_in_one_shared_detail(
+    world: World,
+) -> None:
+    for n in range(1, 8):
+        world.build("acme", n, {"app.tgz": f"bytes {n}".encode()}, hours=n)
+    world.build("acme", 8, {"app.tgz": b"bytes 1"}, hours=8)  # the same bytes as build 1
+    result = lineage(world)
+    rebuilt = [f for f in result.findings if f.kind == "rebuilt"]
+    assert len(rebuilt) == 8 and len({id(f.detail) for f in rebuilt}) == 1
+    detail = rebuilt[0].detail
+    assert detail.count("sha256 ") == 4 and detail.endswith("; 3 more")
+    assert "in build 8/1;" in detail  # one variant, the builds that made it
+
+
 def test_the_same_bytes_built_twice_are_not_rebuilt(world: World) -> None:
     world.build("acme", 1, {"app.tgz": b"same"})
     world.registry.publish_build(
