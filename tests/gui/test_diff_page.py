@@ -32,7 +32,7 @@ from relman.gui.diff_model import (
 from relman.gui.diff_page import DiffPage
 from relman.gui.icons import IconSet
 from relman.gui.table_base import ObjectRole
-from relman.model import CancelToken, Profile
+from relman.model import CancelToken, Profile, RepoPath
 from relman.release.diff import diff_environments
 from tests.unit.release.lineage_support import ENVIRONMENTS, World, commit_of
 
@@ -67,6 +67,11 @@ def shown(qtbot, world, window) -> DiffPage:
     window.loader.reload()
     window.show_page("Diff")
     return settle(qtbot, window)
+
+
+def titles(window) -> list[str]:
+    """The activities the status bar shows (other pages may have their own)."""
+    return [a.title for a in window.runner.activities]
 
 
 def node_texts(node: DiffNode) -> list[str]:
@@ -269,17 +274,17 @@ def test_compared_on_the_task_runner_and_stale_results_dropped(
     window.show_page("Diff")
     page = window.diff_page
     assert page.busy
-    assert [a.title for a in window.runner.activities] == ["Comparing qa with prod"]
+    assert "Comparing qa with prod" in titles(window)
     assert page.message.text() == "Comparing qa with prod…"
     qtbot.waitUntil(lambda: on_gui == [False], timeout=5_000)  # in the worker, held there
     page.choose("dev", "prod")  # replaces the comparison in progress
-    assert [a.title for a in window.runner.activities][-1] == "Comparing dev with prod"
+    assert titles(window)[-1] == "Comparing dev with prod"
     gate.set()
     page = settle(qtbot, window)
     assert on_gui == [False, False]
     assert page.result is not None and (page.result.diff.a, page.result.diff.b) == ("dev", "prod")
     assert page.run() is None  # already shown: nothing recomputed
-    qtbot.waitUntil(lambda: not window.runner.activities, timeout=5_000)
+    qtbot.waitUntil(lambda: not any(t.startswith("Comparing") for t in titles(window)))
 
 
 def test_worker_progress_and_cancel(world: World) -> None:
@@ -330,3 +335,55 @@ def test_model_passes_the_model_tester(qtmodeltester, world: World) -> None:
     model.set_roots(compare(lineage, "dev", "qa", lambda d, t: None, CancelToken()).roots)
     model.set_roots([])
     assert model.rowCount() == 0
+
+
+def test_same_environments_and_artifacts_only_differences(
+    qtbot, relman_home: Path, tmp_path: Path, window
+) -> None:
+    world = World.create(tmp_path / "registry")
+    settings.add_profile(
+        Profile("pair", "local", str(world.registry.root), environments=ENVIRONMENTS)
+    )
+    world.promote_all(world.build("tools", 1, {"t.tgz": b"t"}, commit=commit_of("t1")))
+    window.loader.reload()
+    window.show_page("Diff")
+    page = settle(qtbot, window)
+    assert page.summary.text() == (
+        "Profile pair: qa against prod — qa and prod hold the same builds and artifacts."
+    )
+    world.build("lib", 1, {"a.tgz": b"a", "b.tgz": b"b"}, commit=commit_of("l1"))
+    world.registry.copy(RepoPath("libs-dev", "lib/1/a.tgz"), RepoPath("libs-qa", "lib/1/a.tgz"))
+    window.loader.reload()
+    page = settle(qtbot, window)
+    page.choose("dev", "qa")
+    page = settle(qtbot, window)
+    lib_node = page.model.roots()[0]
+    assert node_texts(lib_node) == [
+        "lib: differs — 1 artifact only in dev",
+        "newest in dev: lib/1",
+        "newest in qa: lib/1",
+        "in dev, not in qa: 1 artifact",
+    ]
+    assert lib_node.children[2].children[0].texts[COL_ITEM] == "artifact b.tgz"
+
+
+def test_cancelled_from_the_status_bar(qtbot, world: World, window, monkeypatch) -> None:
+    window.loader.reload()
+    qtbot.waitUntil(lambda: window.loader.state == "loaded", timeout=15_000)
+    gate = threading.Event()
+    real = diff_model.diff_environments
+
+    def held(lineage: Any, a: str, b: str) -> Any:
+        gate.wait(10)
+        return real(lineage, a, b)
+
+    monkeypatch.setattr(diff_model, "diff_environments", held)
+    window.show_page("Diff")
+    page = window.diff_page
+    # what the status bar's Cancel does to the activity it shows
+    activity = next(a for a in window.runner.activities if a.title == "Comparing qa with prod")
+    activity.cancel()
+    gate.set()
+    qtbot.waitUntil(lambda: not page.busy, timeout=5_000)
+    assert page.message.text().startswith("Comparison cancelled")
+    assert page.stack.currentWidget() is page.message
