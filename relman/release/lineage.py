@@ -38,7 +38,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -373,6 +373,9 @@ class _Builder:
             and type(registry).sidecars is LocalRegistry.sidecars
             else None
         )
+        self.one_sidecar: Callable[[str, str, str], bytes | None] | None = getattr(
+            registry, "sidecar", None
+        )
         self.label_properties = tuple(
             dict.fromkeys(
                 e.label or DEFAULT_LABEL_PROPERTY for e in environments if e.mode == "label"
@@ -689,6 +692,8 @@ class _Builder:
         try:
             if self.local_sidecars is not None:  # a sidecar its scan listed
                 data = self.local_sidecars.listed_sidecar(loc.repo, loc.path + suffix)
+            elif self.one_sidecar is not None:  # one file, not every sidecar beside it
+                data = self.one_sidecar(loc.repo, loc.path, suffix)
             else:
                 data = self.registry.sidecars(loc.repo, loc.path).get(suffix)
         except RelmanError as exc:
