@@ -185,7 +185,7 @@ class BuildsPage(QWidget):
         self.findings_only.setAccessibleName("With findings only")
         self.count = QLabel()
         self.count.setAccessibleName("Build count")
-        self.filter_bar = bar = QHBoxLayout()
+        bar = QHBoxLayout()
         bar.addWidget(self.search, 1)
         bar.addWidget(self.apps)
         bar.addWidget(self.envs)
@@ -342,9 +342,9 @@ class BuildsPage(QWidget):
         emit(self.build_selected, node)
 
     def add_build_actions(self, toolbar: QToolBar, actions: Sequence[QAction]) -> None:
-        """Promote / roll back / approve the selected build (issue 6): ``toolbar`` beside the
+        """Promote / roll back / approve the selected build (issue 6): ``toolbar`` above the
         filters, ``actions`` in the table's context menu."""
-        self.filter_bar.addWidget(toolbar)
+        self.layout().insertWidget(0, toolbar)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.table.addActions(list(actions))
 

@@ -204,7 +204,7 @@ class LineagePage(QWidget):
         self.commit_field.setAccessibleName("Commit to draw")
         self.commit_field.setPlaceholderText("Commit (7+ hex digits), Enter")
         self.commit_field.setMaximumWidth(260)
-        self.tool_row = bar = QHBoxLayout()
+        bar = QHBoxLayout()
         bar.addWidget(QLabel("Build:"))
         bar.addWidget(self.build_combo, 1)
         bar.addWidget(self.commit_field)
@@ -371,9 +371,9 @@ class LineagePage(QWidget):
             emit(self.build_selected, node.payload)
 
     def add_build_actions(self, toolbar: QToolBar, actions: Sequence[QAction]) -> None:
-        """Promote / roll back / approve the selected build (issue 6): ``toolbar`` beside the
-        zoom buttons, ``actions`` in the graph's context menu."""
-        self.tool_row.addWidget(toolbar)
+        """Promote / roll back / approve the selected build (issue 6): ``toolbar`` above the
+        graph, ``actions`` in the graph's context menu."""
+        self.layout().insertWidget(0, toolbar)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.view.addActions(list(actions))
 

@@ -49,9 +49,9 @@ class PromoteActions(QObject):
         self.window = window
         self.node: BuildNode | None = None
         self.dialog: PromoteDialog | None = None
-        self.promote_action = self._action("promoteBuild", "Promote…", "verified")
-        self.rollback_action = self._action("rollbackBuild", "Roll back to this build…", "queued")
-        self.approve_action = self._action("approveBuild", "Approve…", "check-signature")
+        self.promote_action = self._action("promoteBuild", "Promote", "verified")
+        self.rollback_action = self._action("rollbackBuild", "Roll back", "queued")
+        self.approve_action = self._action("approveBuild", "Approve", "check-signature")
         self.promote_action.triggered.connect(lambda: self._open(PROMOTE))
         self.rollback_action.triggered.connect(lambda: self._open(PROMOTE, rollback=True))
         self.approve_action.triggered.connect(lambda: self._open(APPROVE))
@@ -67,9 +67,11 @@ class PromoteActions(QObject):
         profile = self.loader.profile
         return profile is not None and profile.read_only
 
-    def _action(self, name: str, text: str, icon: str) -> QAction:
-        action = QAction(self.icons.icon(icon), text, self)
+    def _action(self, name: str, word: str, icon: str) -> QAction:
+        action = QAction(self.icons.icon(icon), f"{word}…", self)
         action.setObjectName(name)
+        # Toolbars show the word; menus the full text, which names the build.
+        action.setIconText(word)
         return action
 
     def toolbar(self, name: str) -> QToolBar:
@@ -80,7 +82,7 @@ class PromoteActions(QObject):
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         for action in self.actions:
             bar.addAction(action)
-            bar.widgetForAction(action).setAccessibleName(action.text().rstrip("…"))
+            bar.widgetForAction(action).setAccessibleName(action.iconText())
         return bar
 
     def set_build(self, node: object) -> None:

@@ -95,7 +95,7 @@ class PromoteWindow(QDialog):
         self.registry_label.setAccessibleName("Registry")
         self.registry_label.setWordWrap(True)
         self.artifacts = ArtifactsModel(self)
-        self.artifacts_view = self._table(self.artifacts, "Artifacts", (110, 190, 170))
+        self.artifacts_view = self._table(self.artifacts, "Artifacts", (175, 150, 170))
         what = QGroupBox("What")
         what.setAccessibleName("What")
         what_form = QFormLayout()
