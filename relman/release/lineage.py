@@ -373,8 +373,13 @@ class _Builder:
             and type(registry).sidecars is LocalRegistry.sidecars
             else None
         )
-        self.one_sidecar: Callable[[str, str, str], bytes | None] | None = getattr(
-            registry, "sidecar", None
+        # A backend's sidecar() reads one file where sidecars() reads them all; used only when
+        # both come from the same class (a subclass that reads sidecars its own way is asked).
+        self.one_sidecar: Callable[[str, str, str], bytes | None] | None = (
+            registry.sidecar  # type: ignore[attr-defined]
+            if _owner(registry, "sidecar") is not None
+            and _owner(registry, "sidecar") is _owner(registry, "sidecars")
+            else None
         )
         self.label_properties = tuple(
             dict.fromkeys(
@@ -969,6 +974,11 @@ def _renamed(check: SignatureCheck, source: str) -> SignatureCheck:
 
 
 _VARIANTS_SHOWN = 4
+
+
+def _owner(obj: object, name: str) -> type | None:
+    """The class in ``obj``'s MRO that defines ``name``."""
+    return next((c for c in type(obj).__mro__ if name in c.__dict__), None)
 
 
 def _numbers(numbers: list[str]) -> str:
