@@ -387,3 +387,13 @@ def test_cancelled_from_the_status_bar(qtbot, world: World, window, monkeypatch)
     qtbot.waitUntil(lambda: not page.busy, timeout=5_000)
     assert page.message.text().startswith("Comparison cancelled")
     assert page.stack.currentWidget() is page.message
+
+
+def test_f5_on_the_diff_page_reads_the_registry_again(qtbot, shown: DiffPage, window) -> None:
+    first = window.loader.lineage
+    window.activateWindow()
+    qtbot.keyClick(shown.tree, Qt.Key.Key_F5)
+    assert window.loader.state == "loading"
+    page = settle(qtbot, window)
+    assert window.loader.lineage is not first
+    assert page.result is not None and page.stack.currentWidget() is page.tree
