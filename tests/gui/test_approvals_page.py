@@ -231,3 +231,29 @@ def test_page_without_a_profile_says_what_to_do(qtbot, runner) -> None:
     assert page.reload() is None
     assert page.stack.currentWidget() is page.message
     assert "relman demo" in page.message.text()
+
+
+def test_unreadable_approvals_and_builds_without_a_next_step(qtbot, window, world: World) -> None:
+    from relman.errors import InputError
+
+    one = world.registry.build_record("acme", "1")
+    world.label(one, "libs-qa", "prod")
+    world.record(one, "prod", "qa")
+    loaded(qtbot, window)
+    actions = window.promote_actions
+    window.show_page("Builds")
+    assert window.builds_page.select_label("acme/1")  # in prod, the last environment
+    assert not actions.promote_action.isEnabled() and not actions.approve_action.isEnabled()
+    assert "there is no next environment" in actions.promote_action.toolTip()
+    actions.set_build(None)
+    assert actions.promote_action.toolTip() == "Promote: select a build first"
+
+    def unreadable(_profile: Profile):
+        raise InputError("the registry folder cannot be read")
+
+    page = window.approvals_page
+    page.opener = unreadable
+    task = page.reload()
+    qtbot.waitUntil(lambda: task.finished, timeout=10_000)
+    assert page.stack.currentWidget() is page.message
+    assert page.message.text() == "Cannot read the approvals: the registry folder cannot be read"

@@ -410,6 +410,42 @@ def test_a_build_that_is_not_there_is_said_in_plain_words(qtbot, runner, world: 
     assert dialog.check_button.isEnabled() and not dialog.action_button.isEnabled()
 
 
+@with_keyring
+def test_stop_while_promoting_stops_before_any_write(qtbot, runner, keys: World) -> None:
+    dialog = make_dialog(
+        qtbot,
+        runner,
+        Request("acme", "1", "qa"),
+        opener=lambda p: Slow(LocalRegistry(Path(p.url)), delay=0.3),
+    )
+    settled(qtbot, dialog)
+    before = snapshot(keys.registry.root)
+    click(qtbot, dialog.action_button)
+    qtbot.waitUntil(lambda: dialog.checks.row("bytes").state == "running", timeout=20_000)
+    assert "promoting" in dialog.reason.text()
+    click(qtbot, dialog.cancel_button)  # stops the re-checks; the dialog stays to say so
+    settled(qtbot, dialog)
+    assert dialog.state == "stopped" and dialog.result() == 0 and not dialog.writing
+    assert dialog.problem.message().startswith("you stopped the promotion while it was checking")
+    assert dialog.checks.row("approvals").state == "skipped"
+    assert snapshot(keys.registry.root) == before
+    assert not AuditLog().path.exists()
+    click(qtbot, dialog.check_button)
+    settled(qtbot, dialog)
+    assert dialog.state == "ready" and dialog.action_button.isEnabled()
+
+
+def test_an_unexpected_error_is_said_and_logged(qtbot, runner, world: World, caplog) -> None:
+    def broken(_profile: Profile) -> LocalRegistry:
+        raise RuntimeError("the disk went away")
+
+    dialog = settled(qtbot, make_dialog(qtbot, runner, Request("acme", "1", "qa"), opener=broken))
+    assert dialog.state == "failed" and dialog.problem.kind == "error"
+    assert dialog.problem.message().startswith("RuntimeError: the disk went away (the log file")
+    assert "plan failed" in caplog.text
+    assert dialog.check_button.isEnabled()
+
+
 # -- auditor mode --------------------------------------------------------------------------
 
 
