@@ -226,15 +226,21 @@ class PromoteDialog(PromoteWindow):
         self._set_state("ready")
         entry = self._relevant(checked.pending)
         if entry is not None:
-            self.problem.show_problem(
-                "error",
-                "Interrupted",
+            stopped = (
                 f"a promotion of {entry.body.get('build', '?')} to {entry.body.get('to', '?')} "
                 f"stopped midway (audit entry {entry.seq}, {entry.time}); nothing else can be "
-                "promoted in this profile until it is finished or reverted. Resume finishes it "
-                "with the key that began it; Undo reverts the writes it made.",
-                entry,
+                "promoted in this profile until it is finished or reverted."
             )
+            if self.mode == APPROVE:  # an approver reviews; the promoter finishes or reverts
+                self.problem.show_problem("warning", "Interrupted", stopped)
+            else:
+                self.problem.show_problem(
+                    "error",
+                    "Interrupted",
+                    f"{stopped} Resume finishes it with the key that began it; Undo reverts "
+                    "the writes it made.",
+                    entry,
+                )
         self._update_buttons()
 
     def _relevant(self, pending: tuple[Entry, ...]) -> Entry | None:

@@ -314,6 +314,14 @@ def test_interrupted_promotion_resumed_from_a_new_dialog(qtbot, runner, keys: Wo
     assert first.state == "interrupted"
     first.done(QDialog.DialogCode.Rejected)
 
+    # An approver sees it, in words, but finishing or reverting it is the promoter's to do.
+    approver = make_dialog(qtbot, runner, Request("acme", "1", "qa"), mode=APPROVE, key="rm-ben")
+    settled(qtbot, approver)
+    assert approver.problem.kind == "warning" and approver.problem.entry is None
+    assert "stopped midway (audit entry 1" in approver.problem.message()
+    assert not approver.problem.resume_button.isVisibleTo(approver)
+    approver.done(QDialog.DialogCode.Rejected)
+
     # The next dialog finds the intent in the audit log: its interrupted check fails.
     dialog = settled(qtbot, make_dialog(qtbot, runner, Request("acme", "1", "qa")))
     assert dialog.checks.row("interrupted").state == "failed"
