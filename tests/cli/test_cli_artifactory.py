@@ -8,6 +8,8 @@ import io
 import json
 from pathlib import Path
 
+import keyring
+import keyring.backends.fail
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -120,11 +122,16 @@ def test_server_failures_are_one_line(
     artifactory: ArtifactoryEmulator,
     relman_cli,
     monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
     setup: str,
     text: str,
 ) -> None:
     monkeypatch.setenv("RELMAN_TOKEN", "bad-token" if setup == "bad-token" else ARTIFACTORY_TOKEN)
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    # No keyring: the backend swapped for this test only (an environment variable would be
+    # read once, by the first test to touch keyring, and stay for every later test).
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    request.addfinalizer(lambda: keyring.set_keyring(previous))
     if setup == "no-token":
         monkeypatch.delenv("RELMAN_TOKEN")
     if setup == "expired":
