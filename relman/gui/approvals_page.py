@@ -341,9 +341,13 @@ class ApprovalsPage(QWidget):
             action.setVisible(not read_only)
         self.approve_action.setEnabled(row is not None)
         self.promote_action.setEnabled(row is not None and row.approved)
-        self.promote_action.setToolTip(
-            "" if row is None or row.approved else f"{row.node.label} needs {row.count} first"
-        )
+        if row is None:
+            tip = "Select a promotion first"
+        elif row.approved:
+            tip = f"Check and promote {row.node.label} into {row.target}"
+        else:
+            tip = f"{row.node.label} has {row.count} required approvals: it needs approving first"
+        self.promote_action.setToolTip(tip)
 
     def _request(self, signal: Signal) -> None:
         row = self.selected()

@@ -130,7 +130,9 @@ def test_approve_opens_the_dialog_in_approve_mode(qtbot, window, world: World) -
     assert not page.approve_action.isEnabled()  # nothing selected
     page.table.selectRow(0)
     assert page.approve_action.isEnabled() and not page.promote_action.isEnabled()
-    assert "needs 0 of 1 first" in page.promote_action.toolTip()
+    assert page.promote_action.toolTip() == (
+        "acme/2 has 0 of 1 required approvals: it needs approving first"
+    )
     assert page.detail.text().startswith("plan ")
     page.approve_action.trigger()
     dialog = window.promote_actions.dialog
@@ -257,3 +259,35 @@ def test_unreadable_approvals_and_builds_without_a_next_step(qtbot, window, worl
     qtbot.waitUntil(lambda: task.finished, timeout=10_000)
     assert page.stack.currentWidget() is page.message
     assert page.message.text() == "Cannot read the approvals: the registry folder cannot be read"
+
+
+def test_an_approved_promotion_can_be_promoted_from_the_inbox(qtbot, window, world: World) -> None:
+    digest = approve(world, "1")
+    loaded(qtbot, window)
+    window.show_page("Approvals")
+    page = window.approvals_page
+    page.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)  # approved first
+    page.table.selectRow(0)
+    row = page.selected()
+    assert row.node.label == "acme/1" and row.approved
+    model = page.model
+    source = page.proxy.mapToSource(page.table.currentIndex()).row()
+    ident = str(row.node.identity)
+    assert model.index(source, 2).data(Qt.ItemDataRole.ToolTipRole) == ident
+    assert (
+        model.index(source, 4)
+        .data(Qt.ItemDataRole.ToolTipRole)
+        .startswith(f"plan {digest[:12]}…: 1 of 1 required approvals (rm-ben")
+    )
+    assert model.index(source, 1).data(Qt.ItemDataRole.AccessibleTextRole) == (
+        "acme/1 to prod: approved: ready to promote, 1 of 1 approvals"
+    )
+    assert page.promote_action.isEnabled()
+    assert page.promote_action.toolTip() == "Check and promote acme/1 into prod"
+    page.promote_action.trigger()
+    dialog = window.promote_actions.dialog
+    assert dialog.mode == PROMOTE and dialog.request == Request("acme", "1", "prod")
+    qtbot.waitUntil(lambda: dialog.state == "ready", timeout=20_000)
+    assert dialog.plan.digest == digest
+    assert dialog.checks.row("approvals").state == "passed"
+    dialog.reject()

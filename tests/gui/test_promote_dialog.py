@@ -336,6 +336,86 @@ def test_interrupted_promotion_resumed_from_a_new_dialog(qtbot, runner, keys: Wo
     assert dialog.record.digest.value == hashlib.sha256(data).hexdigest()
 
 
+@with_keyring
+def test_rollback_through_the_dialog(qtbot, runner, keys: World) -> None:
+    from tests.unit.release.lineage_support import commit_of
+
+    keys.build("acme", 2, {"app.tgz": b"two"}, commit=commit_of("two"), hours=1)
+    promote_to_qa(keys)
+    engine = Engine(
+        keys.registry, settings.get_profile("acme"), promoter=Promoter.from_keystore("rm-anna")
+    )
+    engine.execute(engine.plan(Request("acme", "2", "qa")))
+    request = Request("acme", "1", "qa", rollback=True)
+    dialog = settled(qtbot, make_dialog(qtbot, runner, request))
+    assert dialog.action_button.text() == "Roll back" and dialog.state == "ready"
+    assert dialog.route.text() == "qa: acme/2 → acme/1"
+    assert set(states(dialog).values()) == {"passed"}, dialog.checks.rows()
+    assert [w.action for w in dialog.writes.writes()] == ["delete", "delete", "put-record"]
+    with qtbot.waitSignal(dialog.promoted, timeout=30_000):
+        click(qtbot, dialog.action_button)
+    assert {loc.path for loc in keys.registry.items("libs-qa")} == {
+        "acme/1/app.tgz",
+        "acme/1/app.tgz.sig",
+        "acme/1/lib.jar",
+        "acme/1/lib.jar.sig",
+    }
+    statement = json.loads(dialog.record.json.toPlainText().split("\n\n//")[0].split("\n", 1)[1])
+    assert statement["predicate"]["rollback"] == {"replaces": ["acme/2"]}
+
+
+@with_keyring
+def test_resuming_another_builds_promotion_then_checking_again(qtbot, runner, keys: World) -> None:
+    from tests.unit.release.lineage_support import commit_of
+
+    keys.build("other", 1, {"o.bin": b"o"}, commit=commit_of("other"))
+    broken = settled(
+        qtbot, make_dialog(qtbot, runner, Request("other", "1", "qa"), opener=faulty(2))
+    )
+    click(qtbot, broken.action_button)
+    settled(qtbot, broken)
+    assert broken.state == "interrupted"
+    broken.done(QDialog.DialogCode.Rejected)
+
+    dialog = settled(qtbot, make_dialog(qtbot, runner, Request("acme", "1", "qa")))
+    assert dialog.problem.entry is not None and dialog.problem.entry.body["build"] == "other/1"
+    with qtbot.waitSignal(dialog.registry_changed, timeout=30_000):
+        click(qtbot, dialog.problem.resume_button)
+    assert dialog.problem.kind == "ok"
+    assert dialog.problem.message().startswith("the promotion of other/1 to qa (audit entry 1)")
+    settled(qtbot, dialog)
+    assert dialog.state == "ready" and dialog.action_button.isEnabled()
+    assert {loc.path for loc in keys.registry.items("libs-qa")} == {
+        "other/1/o.bin",
+        "other/1/o.bin.sig",
+    }
+
+
+@with_keyring
+def test_the_key_the_policy_allows_is_chosen(qtbot, runner, keys: World) -> None:
+    from relman.release.policy import policy_path
+
+    keystore.generate("untrusted")  # in the keyring, not in the trust store
+    policy_path().parent.mkdir(parents=True, exist_ok=True)
+    policy_path().write_text('[profiles.acme.environments.qa]\npromoters = ["rm-ben"]\n')
+    dialog = settled(qtbot, make_dialog(qtbot, runner, Request("acme", "1", "qa")))
+    assert dialog.current_key().name == "rm-ben"
+    assert [dialog.key_combo.itemData(i) for i in range(dialog.key_combo.count())] == [
+        "rm-anna",
+        "rm-ben",
+        "untrusted",
+    ]
+    assert dialog.action_button.isEnabled()
+    dialog.key_combo.setCurrentIndex(0)  # rm-anna: the policy does not let her promote here
+    settled(qtbot, dialog)
+    promoter = dialog.checks.row("promoter")
+    assert promoter.state == "failed" and "lets rm-ben promote" in promoter.detail
+    assert not dialog.action_button.isEnabled()
+    dialog.key_combo.setCurrentIndex(2)
+    settled(qtbot, dialog)
+    assert "not in the trust store" in dialog.checks.row("promoter").detail
+
+
 # -- what the dialog says without keys, and while it works -----------------------------------
 
 
@@ -531,3 +611,12 @@ def test_enter_cancels_and_never_promotes(qtbot, runner, world: World) -> None:
         qtbot.keyClick(dialog, Qt.Key.Key_Return)
     assert dialog.result() == QDialog.DialogCode.Rejected
     assert list(world.registry.items("libs-qa")) == []
+
+
+def test_readable_record_of_odd_bytes() -> None:
+    from relman.gui.promote_widgets import readable_record
+
+    assert readable_record(b"not json") == "not json"
+    envelope = json.dumps({"payload": "%%%", "payloadType": "x", "signatures": []}).encode()
+    text = readable_record(envelope)
+    assert text.startswith("// the DSSE envelope, as stored:\n{") and "decoded" not in text
