@@ -146,6 +146,40 @@ def test_clean_promotion_through_the_dialog(qtbot, runner, keys: World) -> None:
     assert QApplication.clipboard().text() == data.decode()
 
 
+@with_keyring
+def test_clean_promotion_on_the_artifactory_emulator(
+    qtbot, runner, artifactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same dialog on a server profile (real HTTP on 127.0.0.1), token from RELMAN_TOKEN."""
+    from relman.registry.artifactory import ArtifactoryRegistry
+    from tests.emulators.fixtures import ARTIFACTORY_TOKEN
+
+    monkeypatch.setenv("RELMAN_TOKEN", ARTIFACTORY_TOKEN)
+    remote = ArtifactoryRegistry(artifactory.url, token=ARTIFACTORY_TOKEN, records_repo="libs-dev")
+    server = World(remote)
+    settings.add_profile(
+        Profile(
+            "rt", "artifactory", artifactory.url, environments=ENVIRONMENTS, records_repo="libs-dev"
+        )
+    )
+    truststore.add("ci", pem(server.ci), origin="ci.pem")
+    for name in ("rm-anna", "rm-ben"):
+        key = keystore.generate(name)
+        truststore.add(name, key.public_pem.encode(), origin=f"{name}.pem")
+    server.build("acme", 1, {"app.tgz": b"app"})
+    dialog = make_dialog(qtbot, runner, Request("acme", "1", "qa"), profile="rt")
+    settled(qtbot, dialog)
+    assert set(states(dialog).values()) == {"passed"}, dialog.checks.rows()
+    assert dialog.registry_label.text().startswith("Artifactory (artifactory profile rt)")
+    with qtbot.waitSignal(dialog.promoted, timeout=30_000):
+        click(qtbot, dialog.action_button)
+    assert {loc.path for loc in remote.items("libs-qa")} == {"acme/1/app.tgz", "acme/1/app.tgz.sig"}
+    [(target, data)] = remote.promotion_records("acme", "1")
+    assert target == "qa" and dialog.record.digest.value == hashlib.sha256(data).hexdigest()
+    dialog.done(QDialog.DialogCode.Accepted)
+    remote.close()
+
+
 # -- refusals ------------------------------------------------------------------------------
 
 
