@@ -502,7 +502,9 @@ def test_records_of_many_builds_take_one_search(
     fresh = ArtifactoryRegistry(artifactory.url, token=ARTIFACTORY_TOKEN)
     found = [fresh.promotion_records("app", n) for n in ("1", "2", "3", "4")]
     assert found == [[("qa", b"record 1")], [("qa", b"record 2")], [("qa", b"record 3")], []]
-    assert fresh.approvals("app", "2") == [("qa", b"approved")] and fresh.approvals("app", "1") == []
+    assert (
+        fresh.approvals("app", "2") == [("qa", b"approved")] and fresh.approvals("app", "1") == []
+    )
     assert artifactory.count("POST", "^/api/search/aql") == 2  # one for each kind
     # another writer's record shows once the listing is older than RECORDS_TTL
     artifactory.deploy("relman-records", ".relman/promotions/app/4/qa.dsse.json", b"theirs")
