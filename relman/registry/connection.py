@@ -8,14 +8,15 @@ may write (a dry-run copy in the records repository, which changes nothing: a re
 can read lineage but not promote). A local profile's folder must be a relman local registry.
 
 Each step is a :class:`~relman.registry.artifactory.ConnectionCheck`; no message carries the
-token.
+token. :func:`save_profile` adds or updates the profile once it is right.
 """
 
 from __future__ import annotations
 
 import logging
 
-from relman.errors import RelmanError
+from relman import secrets, settings
+from relman.errors import RelmanError, UsageError
 from relman.model import Profile
 from relman.registry import open_registry
 from relman.registry.artifactory import ArtifactoryRegistry, ConnectionCheck
@@ -35,6 +36,7 @@ STEP_TITLES = {
     "folder": "Local registry folder",
 }
 _PROBE = ".relman-probe/write"
+ATTEMPTS = 1
 
 
 def check_profile(profile: Profile, token: str | None) -> list[ConnectionCheck]:
@@ -42,8 +44,16 @@ def check_profile(profile: Profile, token: str | None) -> list[ConnectionCheck]:
     step could only fail for the same reason."""
     if profile.kind != "artifactory":
         return _check_local(profile)
-    registry = open_registry(profile, token=token)
-    assert isinstance(registry, ArtifactoryRegistry)
+    # One retry, not three with backoff: a test of a wrong host should answer promptly.
+    registry = ArtifactoryRegistry(
+        profile.url,
+        token=token,
+        user=profile.user,
+        ca_bundle=profile.ca_bundle,
+        records_repo=profile.records_repository(),
+        profile=profile.name,
+        attempts=ATTEMPTS,
+    )
     try:
         checks = registry.check_connection()
         if not all(c.ok for c in checks):
@@ -55,6 +65,30 @@ def check_profile(profile: Profile, token: str | None) -> list[ConnectionCheck]:
         return checks
     finally:
         registry.close()
+
+
+def save_profile(profile: Profile, token: str | None = None, *, replace: bool = False) -> None:
+    """Add ``profile``, or with ``replace`` update the saved profile of that name (its token
+    stays unless ``token`` is given). A token goes to the OS keyring, never to the file."""
+    if not replace:
+        settings.add_profile(profile, token=token)
+        return
+    profiles = settings.load_profiles()
+    if profile.name not in profiles:
+        raise UsageError(f"no profile named {profile.name!r} to update")
+    if profiles[profile.name].kind != profile.kind:
+        raise UsageError(
+            f"profile {profile.name}: its kind cannot change ({profiles[profile.name].kind}); "
+            "add a profile of the new kind instead"
+        )
+    if token is not None:
+        if profile.kind == "local":
+            raise UsageError("a local profile takes no token (it is a folder on this machine)")
+        if not token.strip():
+            raise UsageError("the token is empty")
+        secrets.set_secret(settings.token_account(profile.name), token.strip())
+    profiles[profile.name] = profile
+    settings.save_profiles(profiles)
 
 
 def _records(profile: Profile, keys: set[str]) -> ConnectionCheck:
