@@ -1,5 +1,6 @@
 """Builds on Artifactory: the build list, runs and build-info (reference §4), publishing,
-and build promotion with dry run (§5), read back after it is made.
+and build promotion with dry run (§5), read back after it is made; a build status on its own is
+a status-only promotion.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from relman.errors import RelmanError
+from relman.errors import RelmanError, UsageError
 from relman.model import BuildRecord
 from relman.registry import artifactory_aql as aql
 from relman.registry import artifactory_writes as writes
@@ -159,6 +160,7 @@ class BuildsMixin(ArtifactoryCore):
         target_repo: str | None = None,
         source_repo: str | None = None,
         copy: bool = True,
+        artifacts: bool = True,
         properties: PropertyValues | None = None,
         comment: str = "",
         ci_user: str | None = None,
@@ -167,7 +169,8 @@ class BuildsMixin(ArtifactoryCore):
     ) -> BuildPromotion:
         """``POST /api/build/promote/NAME/NUMBER`` (``dryRun`` for a dry run): a status row in
         the build's ``statuses``, and with ``target_repo`` its artifacts copied (or moved)
-        there. Read back: the status row with this promotion's own time stamp."""
+        there (``artifacts=False``: the server does not look for them). Read back: the status
+        row with this promotion's own time stamp."""
         record = self._fetch_record(name, number)
         when = buildinfo.format_time(datetime.now(UTC))
         body: dict[str, Any] = {
@@ -176,7 +179,7 @@ class BuildsMixin(ArtifactoryCore):
             "timestamp": when,
             "dryRun": dry_run,
             "copy": copy,
-            "artifacts": True,
+            "artifacts": artifacts,
             "dependencies": dependencies,
             "failFast": True,
         }
@@ -224,6 +227,43 @@ class BuildsMixin(ArtifactoryCore):
         record = self._fetch_record(name, number)
         stamp = buildinfo.parse_time(when, what="promotion time")
         return any(s.timestamp == stamp or s.timestamp_raw == when for s in record.statuses)
+
+    def set_build_status(
+        self,
+        name: str,
+        number: str,
+        status: str,
+        *,
+        comment: str = "",
+        user: str = "",
+        repository: str | None = None,
+        dry_run: bool = False,
+    ) -> Write:
+        """A status on build ``name/number`` (:class:`~relman.registry.base.BuildStatuses`):
+        a status-only build promotion (§5: no ``targetRepo`` and no artifacts, so nothing
+        moves), with ``user`` as its ``ciUser`` (the server records the token's user as
+        ``user``), read back as :meth:`promote_build` reads it back. Artifactory records a
+        ``repository`` only for a promotion that moves items, so none can be given here."""
+        if repository is not None:
+            raise UsageError(
+                f"build {name}/{number}: Artifactory records the repository of a status only "
+                "when the promotion moves items; a status-only promotion names none"
+            )
+        self.promote_build(
+            name,
+            number,
+            status=status,
+            comment=comment,
+            ci_user=user or None,
+            artifacts=False,
+            dry_run=dry_run,
+        )
+        if not dry_run:
+            with self._lock:  # build-info read ahead before this write is out of date
+                stale = self._ahead.pop((name, number), None)
+            if stale is not None:
+                stale.cancel()
+        return Write("build-status", f"build {name}/{number}", f"status {status}", dry_run)
 
 
 # -- helpers -------------------------------------------------------------------------------

@@ -3,9 +3,10 @@
 A backend (Artifactory, Nexus, the embedded local registry) answers lineage questions
 (repositories, builds, where an artifact is, by path, SHA-256, build or commit), hands out
 bytes (streamed and hashed while they are written, never held in memory) and the sidecars
-beside them, and performs the few writes a promotion needs (properties, copy, move). Every
-write returns a :class:`Write` that says exactly what it changed, or, with ``dry_run``, what it
-would change without changing anything.
+beside them, and performs the few writes a promotion needs (properties, copy, move; a build
+status where it keeps one, :class:`BuildStatuses`). Every write returns a :class:`Write` that
+says exactly what it changed, or, with ``dry_run``, what it would change without changing
+anything.
 
 Backends declare what they can do in :class:`~relman.model.Capabilities`; the release engine
 asks for a capability before it uses one, and never knows which server it talks to. Anything
@@ -37,6 +38,7 @@ __all__ = [
     "DIGESTS",
     "SIDECAR_SUFFIXES",
     "SIGNATURE_SIDECARS",
+    "BuildStatuses",
     "Capabilities",
     "Conflict",
     "Deletes",
@@ -71,7 +73,8 @@ class Write:
     """One change to a registry, described for a person and for the audit log.
 
     ``action`` is ``deploy``, ``set-properties``, ``delete-properties``, ``copy``, ``move``,
-    ``delete``, ``publish-build``, ``put-record`` or ``put-approval``; ``target`` is what
+    ``delete``, ``publish-build``, ``build-status``, ``put-record`` or ``put-approval``;
+    ``target`` is what
     changes (``repo/path`` or ``build NAME/NUMBER``); ``detail`` the change itself
     (``relman.environment=qa``, ``from libs-dev/app.jar``).
     ``dry_run`` says the change was only described, not made.
@@ -211,6 +214,33 @@ class Deletes(Protocol):
 
     def delete(self, repo: str, path: str, *, dry_run: bool = False) -> Write:
         """Remove the item at ``repo``/``path`` (its bytes and what the registry knows of it)."""
+        ...
+
+
+@runtime_checkable
+class BuildStatuses(Protocol):
+    """A backend that can add a status to a build's promotion history (build-info
+    ``statuses[]``), which a promotion records as its last write before the signed record. A
+    protocol of its own, as :class:`Deletes` is: the release engine asks
+    ``isinstance(registry, BuildStatuses)`` and plans no status where a backend has none.
+
+    The history is append-only, as Artifactory keeps it: a status is never removed or
+    changed, so an undone promotion is recorded by a status of its own."""
+
+    def set_build_status(
+        self,
+        name: str,
+        number: str,
+        status: str,
+        *,
+        comment: str = "",
+        user: str = "",
+        repository: str | None = None,
+        dry_run: bool = False,
+    ) -> Write:
+        """Append ``status`` (with ``comment``, ``user`` and ``repository`` when given, and
+        the time) to build ``name/number``; :class:`NotFound` when there is no such build.
+        The :class:`Write` is ``build-status`` of ``build NAME/NUMBER``, ``status STATUS``."""
         ...
 
 

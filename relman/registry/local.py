@@ -46,6 +46,7 @@ through relman: like an old Artifactory item without a sha256, lineage reports i
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import hashlib
 import json
@@ -62,6 +63,7 @@ from typing import Any
 from relman.errors import InputError, UsageError, VerificationError
 from relman.model import (
     BuildRecord,
+    BuildStatus,
     CancelToken,
     Capabilities,
     Digests,
@@ -773,6 +775,43 @@ class LocalRegistry:
                 target.unlink(missing_ok=True)
                 with contextlib.suppress(FileNotFoundError):
                     self._meta_file(repo, path).unlink()
+        return write
+
+    def set_build_status(
+        self,
+        name: str,
+        number: str,
+        status: str,
+        *,
+        comment: str = "",
+        user: str = "",
+        repository: str | None = None,
+        dry_run: bool = False,
+    ) -> Write:
+        """Append a status to the stored build record's ``statuses``
+        (:class:`~relman.registry.base.BuildStatuses`), stamped with the time in UTC, as
+        Artifactory's build promotion does; earlier statuses are kept as they are."""
+        storage.check_build_key("status", status)
+        target = self._build_file(name, number)
+        label = f"build {name}/{number}"
+        write = Write("build-status", label, f"status {status}", dry_run)
+        if not target.is_file():
+            raise NotFound(f"no build {name}/{number} in {self.root}")
+        if dry_run:
+            return write
+        with self._locked():
+            record = buildinfo.parse(target.read_bytes(), source=str(target))
+            stamp = buildinfo.format_time(datetime.now(UTC))
+            added = BuildStatus(
+                status=status,
+                repository=repository,
+                timestamp=buildinfo.parse_time(stamp, what=f"{label} status time"),
+                timestamp_raw=stamp,
+                user=user or None,
+                comment=comment or None,
+            )
+            statuses = (*record.statuses, added)
+            atomic_write(target, buildinfo.dumps(dataclasses.replace(record, statuses=statuses)))
         return write
 
 

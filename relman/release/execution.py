@@ -6,10 +6,12 @@ The order is what makes an interruption visible and recoverable:
    anything is written);
 2. a ``promotion-intent`` entry goes to the audit log with the whole plan (its operations,
    each with what an undo needs) and the checks it passed;
-3. the writes are made one by one;
+3. the writes are made one by one, the build status last (its comment names the intent's
+   audit entry, so the status of this run is told from that of any other);
 4. the registry is read back: every artifact is downloaded again from where it now is in the
    target environment and its SHA-256 compared with the build record's, and every write is
-   checked to have the effect it was meant to (a label present, a removed copy gone);
+   checked to have the effect it was meant to (a label present, a removed copy gone, the
+   status in the build's history);
 5. the promotion record (DSSE, in-toto Statement; see :mod:`relman.release.records`) is
    signed with the promoter's key and stored in the registry;
 6. a ``promotion-outcome`` entry names the intent and holds the writes and the record.
@@ -18,7 +20,10 @@ Anything that stops the run between 2 and 6 (an error, a crash, a lost connectio
 intent without an outcome: :meth:`relman.release.audit.AuditLog.pending` finds it on the next
 run, every preflight refuses to start another promotion of the profile until it is dealt with,
 and :func:`resume` completes it (each write already made is recognised and not made twice)
-or :func:`undo` reverts the writes that were made. Nothing is ever half-done silently.
+or :func:`undo` reverts the writes that were made. Nothing is ever half-done silently. A
+build status cannot be removed (a build's statuses are an append-only history, on Artifactory
+as in the local registry): an undo adds the status ``<env>-undone``, its comment naming the
+audit entry undone, and says so in its notes.
 """
 
 from __future__ import annotations
@@ -27,17 +32,17 @@ import hashlib
 import json
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from relman.errors import RelmanError, UsageError, VerificationError
 from relman.keystore import PrivateKey
 from relman.model import DEFAULT_LABEL_PROPERTY, Location, Profile, RepoPath
-from relman.registry.base import Deletes, NotFound, Registry, Write
+from relman.registry.base import BuildStatuses, Deletes, NotFound, Registry, Write
 from relman.release import records
 from relman.release.audit import AuditLog, Entry
-from relman.release.plan import Operation, Plan, Request, write_json
+from relman.release.plan import STATUS, Operation, Plan, Request, write_json
 from relman.release.preflight import Check, Preflight, Promoter
 from relman.verify.signatures.dsse import parse_envelope
 
@@ -114,6 +119,17 @@ class Steps:
                 f"audit entry {entry.seq} is not a promotion intent relman can act on "
                 f"({type(exc).__name__}: {exc})"
             ) from None
+
+    def stamped(self, intent: int) -> Steps:
+        """These steps with the comment of each build status naming the audit entry of their
+        intent: what an execution of them writes, and what resume and undo look for."""
+        operations = tuple(
+            replace(op, comment=f"{op.comment}, audit entry {intent}")
+            if op.action == STATUS
+            else op
+            for op in self.operations
+        )
+        return replace(self, operations=operations)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,13 +239,14 @@ class Executor:
         *,
         resumed: bool = False,
     ) -> Outcome:
+        steps = steps.stamped(intent)
         made: list[Write] = []
         total = len(steps.operations)
         for count, op in enumerate(steps.operations):
             try:
                 if resumed and self._applied(op):
                     continue
-                write = apply(self.registry, op)
+                write = apply(self.registry, op, user=self.promoter.name)
             except Exception as exc:
                 raise self._interrupted(
                     steps, intent, f"after {count} of {total} writes", exc
@@ -312,8 +329,12 @@ class Executor:
         )
 
     def _applied(self, op: Operation) -> bool:
-        """Whether the effect of ``op`` is in the registry already."""
+        """Whether the effect of ``op`` is in the registry already (a build status: added and
+        not undone)."""
         item = op.item
+        if op.action == STATUS:
+            statuses = _statuses(self.registry, op)
+            return _row(op) in statuses and _row(_undoing(op)) not in statuses
         if op.action == "delete":
             return _location(self.registry, item) is None
         if op.action == "copy":
@@ -329,7 +350,7 @@ class Executor:
     def undo(self, entry: Entry, *, on_write: OnWrite | None = None) -> Undone:
         """Revert what an interrupted promotion wrote, newest write first; the promotion's
         record, once stored, is evidence and is never removed (such a promotion is resumed)."""
-        steps = Steps.from_intent(entry)
+        steps = Steps.from_intent(entry).stamped(entry.seq)
         request = steps.request
         if self._recorded(steps) is not None:
             raise UsageError(
@@ -374,6 +395,13 @@ class Executor:
 
     def _revert(self, op: Operation, notes: list[str]) -> Write | None:
         item = op.item
+        if op.action == STATUS:
+            undoing = _undoing(op)
+            notes.append(
+                f"build {item.repo}/{item.path} keeps its status {op.status}: a build's statuses "
+                f"are an append-only history, so status {undoing.status} records the undo"
+            )
+            return apply(self.registry, undoing, user=self.promoter.name)
         if op.action == "copy":
             assert isinstance(self.registry, Deletes)
             return self.registry.delete(item.repo, item.path)
@@ -413,9 +441,14 @@ def refuse_unless_passed(plan: Plan, result: Preflight) -> None:
         )
 
 
-def apply(registry: Registry, op: Operation) -> Write:
-    """Make one operation's write."""
+def apply(registry: Registry, op: Operation, *, user: str = "") -> Write:
+    """Make one operation's write (``user``: the promoter's key name, a build status's user)."""
     item = op.item
+    if op.action == STATUS and isinstance(registry, BuildStatuses):
+        assert op.status is not None
+        return registry.set_build_status(
+            item.repo, item.path, op.status, comment=op.comment, user=user
+        )
     if op.action == "copy":
         assert op.source is not None
         return registry.copy(op.source, item)
@@ -468,6 +501,9 @@ def read_back(registry: Registry, profile: Profile, steps: Steps) -> Check:
 def _effect_problem(registry: Registry, op: Operation) -> str | None:
     item = op.item
     try:
+        if op.action == STATUS:
+            found = _row(op) in _statuses(registry, op)
+            return None if found else f"build {item.repo}/{item.path} has no status {op.status}"
         if op.action == "delete":
             return f"{item} is still there" if _location(registry, item) is not None else None
         there = registry.location(item.repo, item.path)
@@ -481,6 +517,21 @@ def _effect_problem(registry: Registry, op: Operation) -> str | None:
     else:
         wrong = [k for k in op.previous if k in props]
     return f"{item}: property {', '.join(wrong)} was not written" if wrong else None
+
+
+def _statuses(registry: Registry, op: Operation) -> set[tuple[str, str]]:
+    """The ``(status, comment)`` of every status of the build of a ``build-status``."""
+    record = registry.build_record(op.item.repo, op.item.path)
+    return {(s.status, s.comment or "") for s in record.statuses}
+
+
+def _row(op: Operation) -> tuple[str, str]:
+    return (op.status or "", op.comment)
+
+
+def _undoing(op: Operation) -> Operation:
+    """The status that records the undo of ``op``'s (which stays: see the module docstring)."""
+    return replace(op, status=f"{op.status}-undone", comment=f"undo of {op.comment}")
 
 
 def _location(registry: Registry, ref: RepoPath) -> Location | None:

@@ -19,8 +19,10 @@ backend declares in its :class:`~relman.model.Capabilities` (never on which back
 A rollback returns an environment to an earlier build it held: the newer builds of the same
 name leave it (``delete`` of their copies in a repository environment, which needs a
 backend that can delete; their label value removed in a label environment) and the earlier
-build is put back where it is missing. Every plan ends with the signed promotion record
-(``put-record``).
+build is put back where it is missing. Where the backend keeps build statuses
+(:class:`~relman.registry.base.BuildStatuses`) the build then gets the target environment's
+name as a new status (``build-status``, its comment naming the plan); every plan ends with the
+signed promotion record (``put-record``).
 
 What planning finds wrong (a path that holds other bytes, a write the backend cannot make)
 is kept in :attr:`Plan.problems` under the name of the preflight check that reports it.
@@ -52,7 +54,7 @@ from relman.model import (
     ProgressCallback,
     RepoPath,
 )
-from relman.registry.base import Deletes, NotFound, Registry, Write
+from relman.registry.base import BuildStatuses, Deletes, NotFound, Registry, Write
 from relman.release.lineage import ArtifactNode, BuildNode, Lineage, build_lineage
 from relman.release.policy import Policy
 from relman.verify.signatures.base import Context
@@ -60,6 +62,8 @@ from relman.verify.signatures.base import Context
 PLAN_TYPE = "https://relman.dev/promotion-plan/v1"
 #: Names of the preflight checks a planning problem can belong to.
 TARGET, WRITES, ORDER = "target", "writes", "environment-order"
+#: The action of the operation that adds a build status.
+STATUS = "build-status"
 
 _NO_VALUES: Mapping[str, tuple[str, ...]] = MappingProxyType({})
 
@@ -86,7 +90,9 @@ class Operation:
     item removed); ``source`` the copy's origin or, for a ``delete``, another location of the
     same bytes an undo restores from; ``sha256`` the bytes concerned; ``properties`` the new
     values of a ``set-properties`` and ``previous`` the values before (a name missing from it
-    had no value), so an undo can put them back."""
+    had no value), so an undo can put them back. A ``build-status`` changes a build, not an
+    item: ``item`` names it (``repo`` is the build's name, ``path`` its number), ``status`` is
+    the status added and ``comment`` its comment."""
 
     action: str
     item: RepoPath
@@ -95,9 +101,11 @@ class Operation:
     sha256: str | None = None
     properties: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _NO_VALUES)
     previous: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _NO_VALUES)
+    status: str | None = None
+    comment: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        doc = {
             "action": self.action,
             "item": _ref_json(self.item),
             "source": _ref_json(self.source) if self.source is not None else None,
@@ -106,6 +114,9 @@ class Operation:
             "previous": {k: list(v) for k, v in self.previous.items()},
             "write": write_json(self.write),
         }
+        if self.status is not None:
+            doc.update(status=self.status, comment=self.comment)
+        return doc
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Operation:
@@ -121,6 +132,8 @@ class Operation:
                 sha256=None if doc.get("sha256") is None else str(doc["sha256"]),
                 properties=_values(doc.get("properties", {})),
                 previous=_values(doc.get("previous", {})),
+                status=None if doc.get("status") is None else str(doc["status"]),
+                comment=str(doc.get("comment", "")),
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise UsageError(
@@ -268,6 +281,8 @@ def make_plan(
         planner.promote(node, previous)
     identity = str(node.identity) if node.identity is not None else None
     subjects = [(a.name, a.sha256) for a in node.artifacts]
+    digest = plan_digest(request, identity, source, planner.replaces, subjects)
+    planner.status(status_comment(request, source, digest))
     record = registry.put_promotion_record(
         request.name, request.number, request.target, b"", dry_run=True
     )
@@ -282,7 +297,7 @@ def make_plan(
         operations=tuple(planner.operations),
         record_write=Write(record.action, record.target, "the signed promotion record", True),
         registry=f"{registry.capabilities.name} ({profile.kind} profile {profile.name})",
-        digest=plan_digest(request, identity, source, planner.replaces, subjects),
+        digest=digest,
         problems=MappingProxyType({k: tuple(v) for k, v in planner.problems.items()}),
         node=node,
         lineage=lineage,
@@ -350,6 +365,13 @@ class _Planner:
             return
         self._add("copy", dst, sha256=sha256, source=src)
 
+    def status(self, comment: str) -> None:
+        """The target environment's name as the build's new status, where the backend keeps
+        build statuses (none is planned where it does not)."""
+        if isinstance(self.registry, BuildStatuses):
+            build = RepoPath(self.request.name, self.request.number)
+            self._add(STATUS, build, sha256=None, status=self.env.name, comment=comment)
+
     def _properties(
         self,
         item: RepoPath,
@@ -378,11 +400,15 @@ class _Planner:
         source: RepoPath | None = None,
         properties: Mapping[str, tuple[str, ...]] = _NO_VALUES,
         previous: Mapping[str, tuple[str, ...]] = _NO_VALUES,
+        status: str | None = None,
+        comment: str = "",
     ) -> None:
         """Add an operation with the backend's dry-run description of it (a write the backend
         refuses even in a dry run is a problem of the ``writes`` check)."""
         try:
-            write = describe(self.registry, action, item, source, properties, previous)
+            write = describe(
+                self.registry, action, item, source, properties, previous, status, comment
+            )
         except RelmanError as exc:
             self.problem(WRITES, str(exc))
             return
@@ -395,6 +421,8 @@ class _Planner:
                 sha256=sha256,
                 properties=MappingProxyType(dict(properties)),
                 previous=MappingProxyType(dict(previous)),
+                status=status,
+                comment=comment,
             )
         )
 
@@ -493,8 +521,15 @@ def describe(
     source: RepoPath | None,
     properties: Mapping[str, tuple[str, ...]],
     previous: Mapping[str, tuple[str, ...]],
+    status: str | None = None,
+    comment: str = "",
 ) -> Write:
     """The backend's dry-run :class:`Write` of one operation (nothing is written)."""
+    if action == STATUS:
+        assert status is not None and isinstance(registry, BuildStatuses)
+        return registry.set_build_status(
+            item.repo, item.path, status, comment=comment, dry_run=True
+        )
     if action == "copy":
         assert source is not None
         return registry.copy(source, item, dry_run=True)
@@ -504,6 +539,18 @@ def describe(
         return registry.delete_properties(item.repo, item.path, list(previous), dry_run=True)
     assert action == "delete" and isinstance(registry, Deletes)
     return registry.delete(item.repo, item.path, dry_run=True)
+
+
+def status_comment(request: Request, source: str | None, digest: str) -> str:
+    """The comment of the status a plan adds: what it does and which plan it is (the
+    executor adds the audit entry of its intent)."""
+    if request.rollback:
+        what = f"rollback to {request.build}"
+    elif source is not None:
+        what = f"promotion {source} -> {request.target}"
+    else:
+        what = f"promotion to {request.target}"
+    return f"relman {what}, plan {digest[:12]}"
 
 
 def _location_in(art: ArtifactNode, environment: str) -> Location | None:

@@ -121,6 +121,7 @@ class Faulty:
         "set_properties",
         "delete_properties",
         "delete",
+        "set_build_status",
         "put_promotion_record",
     )
 

@@ -44,7 +44,8 @@ def test_a_clean_promotion_through_every_environment(setup: Setup) -> None:
     assert str(plan.writes[-1]) == (
         "would put-record records/acme/1/qa.dsse.json: the signed promotion record"
     )
-    assert [w.action for w in plan.writes] == ["copy"] * 4 + ["put-record"]
+    assert [w.action for w in plan.writes] == ["copy"] * 4 + ["build-status", "put-record"]
+    assert str(plan.writes[-2]) == "would build-status build acme/1: status qa"
     assert {w.target for w in plan.writes[:4]} == {
         "libs-qa/acme/1/app.tgz",
         "libs-qa/acme/1/app.tgz.sig",
@@ -80,7 +81,12 @@ def test_a_clean_promotion_through_every_environment(setup: Setup) -> None:
 
     # qa -> prod: a label, and one approval by another trusted key.
     plan = engine.plan(Request("acme", "1", "prod"))
-    assert [w.action for w in plan.writes] == ["set-properties", "set-properties", "put-record"]
+    assert [w.action for w in plan.writes] == [
+        "set-properties",
+        "set-properties",
+        "build-status",
+        "put-record",
+    ]
     refused = engine.preflight(plan)
     assert [c.name for c in refused.failed] == ["approvals"]
     approved = engine.approve(plan, setup.approver("ben"))
@@ -128,7 +134,7 @@ def test_a_clean_promotion_through_every_environment(setup: Setup) -> None:
     assert all(p.ok for p in lineage.builds[0].promotions)
 
     again = engine.plan(Request("acme", "1", "prod"))
-    assert [w.action for w in again.writes] == ["put-record"]
+    assert [w.action for w in again.writes] == ["build-status", "put-record"]
     assert engine.preflight(again).failed[0].detail == "acme/1 is in prod already"
 
 

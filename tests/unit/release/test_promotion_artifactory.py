@@ -53,7 +53,7 @@ def test_a_clean_promotion_with_an_approval(setup: Setup) -> None:
     engine = setup.engine()
     plan = engine.plan(Request("acme", "1", "qa"))
     assert plan.registry.startswith("Artifactory (artifactory profile acme)")
-    assert [w.action for w in plan.writes] == ["copy"] * 4 + ["put-record"]
+    assert [w.action for w in plan.writes] == ["copy"] * 4 + ["build-status", "put-record"]
     outcome = engine.execute(plan)
     assert outcome.readback.ok and len(qa(setup)) == 4
     plan = engine.plan(Request("acme", "1", "prod"))
@@ -96,7 +96,11 @@ def test_a_fault_then_resume_and_undo(setup: Setup) -> None:
             assert state(setup.registry) == before
         else:
             outcome = engine.resume(pending)
-            assert [w.action for w in outcome.writes] == ["copy"] * 3 + ["put-record"]
+            assert [w.action for w in outcome.writes] == [
+                *["copy"] * 3,
+                "build-status",
+                "put-record",
+            ]
     assert len(qa(setup)) == 4 and setup.log.pending() == []
 
 
@@ -112,6 +116,6 @@ def test_rollback(setup: Setup) -> None:
         )
         engine.execute(engine.plan(Request("acme", str(number), "qa")))
     plan = engine.plan(Request("acme", "1", "qa", rollback=True))
-    assert [w.action for w in plan.writes] == ["delete", "delete", "put-record"]
+    assert [w.action for w in plan.writes] == ["delete", "delete", "build-status", "put-record"]
     engine.execute(plan)
     assert qa(setup) == {"acme/1/app.tgz", "acme/1/app.tgz.sig"}

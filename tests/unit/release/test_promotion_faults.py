@@ -45,7 +45,7 @@ def test_interrupted_then_resumed(setup: Setup) -> None:
     setup.world.build("acme", 1, FILES)
     message = interrupt(setup, Request("acme", "1", "qa"), fail_at=3)
     assert message.startswith(
-        "promotion of acme/1 to qa stopped after 2 of 4 writes ([Errno 104] Connection reset by "
+        "promotion of acme/1 to qa stopped after 2 of 5 writes ([Errno 104] Connection reset by "
         "peer); the audit log holds its intent (entry 1): finish it with 'relman promote "
         "--profile acme --resume' or revert it with '--undo'"
     )
@@ -69,6 +69,7 @@ def test_interrupted_then_resumed(setup: Setup) -> None:
     assert [w.target for w in outcome.writes] == [
         "libs-qa/acme/1/lib.jar",
         "libs-qa/acme/1/lib.jar.sig",
+        "build acme/1",
         "records/acme/1/qa.dsse.json",
     ]
     assert outcome.readback.ok and outcome.intent == 1
@@ -147,7 +148,7 @@ def test_a_label_promotion_interrupted_and_undone(setup: Setup) -> None:
 
 def test_a_fault_storing_the_record(setup: Setup) -> None:
     setup.world.build("acme", 1, FILES)
-    message = interrupt(setup, Request("acme", "1", "qa"), fail_at=5)
+    message = interrupt(setup, Request("acme", "1", "qa"), fail_at=6)
     assert "stopped storing the record ([Errno 104]" in message
     assert qa_items(setup) == ALL_QA
     engine = setup.engine()
@@ -191,7 +192,7 @@ def test_resume_fails_again_and_undo_fails_midway(setup: Setup) -> None:
     interrupt(setup, Request("acme", "1", "qa"), fail_at=2)
     engine = setup.engine(registry=Faulty(setup.registry, fail_at=2))
     [pending] = engine.interrupted()
-    with pytest.raises(PromotionInterrupted, match="stopped after 2 of 4 writes"):
+    with pytest.raises(PromotionInterrupted, match="stopped after 2 of 5 writes"):
         engine.resume(pending)
     assert len(qa_items(setup)) == 2
     engine = setup.engine(registry=Faulty(setup.registry, fail_at=2))
@@ -335,7 +336,10 @@ def test_a_label_promotion_resumed_and_a_label_rollback_undone(setup: Setup) -> 
     interrupt(setup, Request("acme", "1", "prod"), fail_at=2)
     written = []
     outcome = engine.resume(engine.interrupted()[0], on_write=written.append)
-    assert [(w.action, w.target) for w in written] == [("set-properties", "libs-qa/acme/1/lib.jar")]
+    assert [(w.action, w.target) for w in written] == [
+        ("set-properties", "libs-qa/acme/1/lib.jar"),
+        ("build-status", "build acme/1"),
+    ]
     assert outcome.readback.ok
 
     other = setup.world.build("acme", 2, {"app.tgz": b"two"}, commit="c" * 40, hours=1)
@@ -381,4 +385,5 @@ def test_read_back_of_other_bytes(setup: Setup) -> None:
     )
     assert check.detail == (
         f"app.tgz: libs-qa/acme/1/app.tgz has sha256 {build.artifacts[0].sha256}, not {'0' * 64}"
+        "; build acme/1 has no status qa"
     )

@@ -54,6 +54,7 @@ def test_rollback_of_a_repository_environment(setup: Setup) -> None:
     assert [(w.action, w.target) for w in plan.writes] == [
         ("delete", "libs-qa/acme/2/app.tgz"),
         ("delete", "libs-qa/acme/2/app.tgz.sig"),
+        ("build-status", "build acme/1"),
         ("put-record", "records/acme/1/qa.dsse.json"),
     ]
     result = engine.preflight(plan)
@@ -99,6 +100,7 @@ def test_rollback_puts_back_a_build_that_left(setup: Setup) -> None:
     assert [(w.action, w.target, w.detail) for w in plan.writes] == [
         ("set-properties", "libs-qa/acme/2/app.tgz", f"{PROD}=canary"),
         ("set-properties", "libs-qa/acme/1/app.tgz", f"{PROD}=prod"),
+        ("build-status", "build acme/1", "status prod"),
         ("put-record", "records/acme/1/prod.dsse.json", "the signed promotion record"),
     ]
     engine.approve(plan, setup.approver("chen"))
@@ -113,7 +115,14 @@ def test_rollback_copies_back_a_build_removed_from_a_repository(setup: Setup) ->
         setup.registry.delete("libs-qa", f"acme/1/app.tgz{suffix}")
     engine = setup.engine()
     plan = engine.plan(Request("acme", "1", "qa", rollback=True))
-    assert [w.action for w in plan.writes] == ["delete", "delete", "copy", "copy", "put-record"]
+    assert [w.action for w in plan.writes] == [
+        "delete",
+        "delete",
+        "copy",
+        "copy",
+        "build-status",
+        "put-record",
+    ]
     engine.execute(plan)
     assert qa_items(setup) == {"acme/1/app.tgz", "acme/1/app.tgz.sig"}
 
