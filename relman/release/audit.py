@@ -221,6 +221,15 @@ class AuditLog:
             seq, prev, _ = self._tail(key_name, key, allow_incomplete=False)
             return self._write(seq + 1, prev, event, plain, key_name, key)
 
+    def check_appendable(
+        self, *, key_name: str, private_key: keystore.PrivateKey | None = None
+    ) -> None:
+        """Raise what :meth:`append` would raise with this key, writing nothing: for a caller
+        that must know the log will take its entry before it changes anything else."""
+        key = private_key if private_key is not None else keystore.load_private(key_name)
+        with self._locked():
+            self._tail(key_name, key, allow_incomplete=False)
+
     def repair(
         self, *, key_name: str, private_key: keystore.PrivateKey | None = None
     ) -> Entry | None:

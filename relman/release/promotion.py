@@ -160,6 +160,7 @@ class Engine:
         """Promote as ``plan`` says, after planning and checking again; raises
         :class:`PromotionRefused` (nothing written) when the registry no longer gives the same
         plan or a check fails, :class:`PromotionInterrupted` when the writes stop midway."""
+        self._writable("promotion or rollback")
         fresh = self.plan(plan.request, progress=progress, cancel=cancel)
         if fresh.digest != plan.digest or fresh.writes != plan.writes:
             raise PromotionRefused(
@@ -175,6 +176,12 @@ class Engine:
         refuse_unless_passed(fresh, result)
         return self._executor().run(fresh, result, on_write=on_write)
 
+    def _writable(self, what: str) -> None:
+        if self.profile.read_only:
+            raise UsageError(
+                f"profile {self.profile.name} is read-only (an auditor's profile): no {what}"
+            )
+
     def interrupted(self) -> list[Entry]:
         """The promotions of this profile whose intent has no outcome in the audit log."""
         return [
@@ -186,6 +193,7 @@ class Engine:
     def resume(self, entry: Entry, *, on_write: OnWrite | None = None) -> Outcome:
         """Finish the interrupted promotion of ``entry`` (an :meth:`interrupted` intent) with
         the key that began it."""
+        self._writable("resume of a promotion")
         executor = self._executor()
         begun = entry.body.get("promoter", {})
         fingerprint = begun.get("fingerprint") if isinstance(begun, dict) else None
@@ -198,11 +206,13 @@ class Engine:
 
     def undo(self, entry: Entry, *, on_write: OnWrite | None = None) -> Undone:
         """Revert what the interrupted promotion of ``entry`` wrote."""
+        self._writable("undo of a promotion")
         return self._executor().undo(self._pending(entry), on_write=on_write)
 
     def approve(self, plan: Plan, approver: Promoter) -> Approved:
         """Sign ``plan``'s digest with ``approver``'s key, store the approval in the registry
-        and log it."""
+        and log it (the log is checked first: an approval is never stored unlogged)."""
+        self._writable("approval")
         missing = [a.name for a in plan.artifacts if a.sha256 is None]
         if missing:
             raise UsageError(
@@ -223,6 +233,7 @@ class Engine:
         )
         key = approver.private_key()
         data = records.sign(statement, key)
+        self.log.check_appendable(key_name=approver.name, private_key=key)
         write = self.registry.put_approval(
             plan.request.name, plan.request.number, plan.target, data
         )
