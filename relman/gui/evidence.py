@@ -1,7 +1,9 @@
 """How a file's checks read in the GUI: per-kind summaries, signers, facts, plain reasons.
 
 Plain Python over :class:`relman.verify.files.FileResult` (no Qt), shared by the table model,
-the Checks column's delegate and the details panel so they always say the same thing.
+the Checks column's delegate and the details panel so they always say the same thing; and the
+lines of a registry artifact's download-and-verify result
+(:class:`relman.release.artifact_check.ArtifactCheck`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from relman.release.artifact_check import ArtifactCheck
 from relman.verify.files import Check, FileResult
 
 #: Check kinds in the order they are shown.
@@ -160,3 +163,23 @@ def relative_time(timestamp: str, now: datetime | None = None) -> str | None:
     if days < 730:
         return f"{days // 30} months ago"
     return f"{days // 365} years ago"
+
+
+# -- download and verify ----------------------------------------------------------------------
+
+
+def artifact_check_lines(check: ArtifactCheck) -> list[tuple[str, str]]:
+    """``(status, text)`` lines of a download-and-verify result, the verdict first: one line
+    per SHA-256 compared (``verified``, ``failed`` or ``not-verified`` when a source records
+    none), then where the bytes are kept. Status words go with the icons, never colour alone."""
+    verdict = "verified" if check.ok else "failed"
+    lines = [(verdict, check.summary)]
+    if check.sha256 is not None:
+        size = f"{check.size:,} bytes, " if check.size is not None else ""
+        lines.append(("check-checksum", f"the bytes received: {size}SHA-256 {check.sha256}"))
+    for comparison in check.comparisons:
+        status = {True: "verified", False: "failed", None: "not-verified"}[comparison.ok]
+        lines.append((status, comparison.text))
+    if check.cached is not None:
+        lines.append(("queued", f"kept in the download cache: {check.cached}"))
+    return lines

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QToolBar,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -27,9 +28,12 @@ from relman import APP_NAME
 from .about import AboutDialog
 from .approvals_page import ApprovalsPage
 from .audit_page import AuditPage
+from .browser_page import BrowserPage
 from .builds_page import BuildsPage
+from .connection_dialog import ProfileActions
 from .details import DetailsPanel
 from .diff_page import DiffPage
+from .download_verify import DownloadVerifyPanel
 from .environments_page import EnvironmentsPage
 from .icons import IconSet, app_icon
 from .keys_page import KeysPage
@@ -51,6 +55,7 @@ PAGE_NAMES = (
     "Verify",
     *(n for n in _PLANNED if n != "Settings"),
     "Diff",
+    "Registry",
     "Approvals",
     "Audit",
     KEYS_PAGE,
@@ -96,7 +101,10 @@ class MainWindow(QMainWindow):
         for page in (self.builds_page, self.environments_page, self.lineage_page):
             toolbar = self.promote_actions.toolbar(page.accessibleName().removesuffix(" page"))
             page.add_build_actions(toolbar, self.promote_actions.actions)
+        #: The registry browser (repositories, folders, files), read when first shown.
+        self.browser_page = BrowserPage(runner, self.loader, self.icons)
         built = {
+            "Registry": self.browser_page,
             "Approvals": self.approvals_page,
             "Diff": self.diff_page,
             "Audit": self.audit_page,
@@ -131,7 +139,16 @@ class MainWindow(QMainWindow):
         self.details_stack.addWidget(self.builds_page.details)
         self.details_stack.addWidget(self.lineage_page.details)
         self.details_stack.addWidget(self.audit_page.details)
-        self.details_dock.setWidget(self.details_stack)
+        self.details_stack.addWidget(self.browser_page.details)
+        # "Download and verify" under the build or artifact details of these pages.
+        self.artifact_verify = DownloadVerifyPanel(runner, self.icons)
+        dock_body = QWidget()
+        dock_body.setAccessibleName("Details dock body")
+        dock_layout = QVBoxLayout(dock_body)
+        dock_layout.setContentsMargins(0, 0, 0, 0)
+        dock_layout.addWidget(self.details_stack, 1)
+        dock_layout.addWidget(self.artifact_verify)
+        self.details_dock.setWidget(dock_body)
         self.details_dock.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetMovable
             | QDockWidget.DockWidgetFeature.DockWidgetClosable
@@ -156,6 +173,14 @@ class MainWindow(QMainWindow):
         self.promote_actions.refused.connect(lambda why: self.statusBar().showMessage(why, 8000))
         self.builds_page.table.doubleClicked.connect(self._open_lineage)
         self.pages.currentChanged.connect(self._page_changed)
+        self.artifact_verify.follow(
+            self.loader,
+            self.pages,
+            {
+                "builds": (self.builds_page, self.environments_page, self.diff_page),
+                "lineage": (self.lineage_page,),
+            },
+        )
 
         self.task_status = TaskStatus(runner)
         self.statusBar().addPermanentWidget(self.task_status)
@@ -180,6 +205,11 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.profile_combo)
         bar.addAction(self.reload_action)
         bar.widgetForAction(self.reload_action).setAccessibleName("Reload")
+        #: "Add registry…" and "Edit…": the connection dialog.
+        self.profile_actions = ProfileActions(self.runner, self.loader, self.icons, self)
+        for action in self.profile_actions.actions:
+            bar.addAction(action)
+            bar.widgetForAction(action).setAccessibleName(action.text().rstrip("…"))
         # Auditor mode: an icon and words, never colour alone.
         self.auditor_badge = QLabel()
         self.auditor_badge.setObjectName("auditorBadge")
@@ -250,7 +280,7 @@ class MainWindow(QMainWindow):
 
     def _page_changed(self, index: int) -> None:
         page = self.pages.widget(index)
-        if page in (self.lineage_page, self.audit_page):
+        if page in (self.lineage_page, self.audit_page, self.browser_page):
             self.details_stack.setCurrentWidget(page.details)  # type: ignore[attr-defined]
             return
         builds = page in (self.builds_page, self.environments_page, self.diff_page)

@@ -25,6 +25,7 @@ ORDER = [
     "Lineage",
     "Environments",
     "Diff",
+    "Registry",
     "Approvals",
     "Audit",
     "Keys & Trust",
