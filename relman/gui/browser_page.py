@@ -285,7 +285,7 @@ class BrowserPage(QWidget):
 
     def reload(self) -> Task | None:
         """F5: read the repositories again (folders are listed again when opened)."""
-        return self.browse(self.loader.profile)
+        return self.browse(self.model.profile or self.loader.profile)
 
     def refresh(self) -> None:
         model = self.model
