@@ -57,8 +57,16 @@ def test_dry_run_json_writes_nothing(relman_cli, keys: World) -> None:
     doc = json.loads(run.out)
     assert doc["ok"] is True and doc["executed"] is False
     assert (doc["plan"]["build"], doc["plan"]["from"], doc["plan"]["to"]) == ("acme/1", "dev", "qa")
-    assert [w["action"] for w in doc["plan"]["writes"]] == ["copy"] * 4 + ["put-record"]
+    assert [w["action"] for w in doc["plan"]["writes"]] == ["copy"] * 4 + [
+        "build-status",
+        "put-record",
+    ]
     assert doc["plan"]["writes"][0]["target"] == "libs-qa/acme/1/app.tgz"
+    assert doc["plan"]["writes"][-2] == {
+        "action": "build-status",
+        "target": "build acme/1",
+        "detail": "status qa",
+    }
     assert [c["name"] for c in doc["checks"]] == list(CHECKS)
     assert all(set(c) == {"name", "ok", "detail"} and c["ok"] for c in doc["checks"])
     assert snapshot(keys.registry.root) == before
@@ -75,7 +83,9 @@ def test_promote_approve_promote(relman_cli, keys: World) -> None:
     assert lines[0].startswith("promote acme/1 (") and lines[0].endswith(" from dev to qa")
     assert "checks:" in lines and any(ln.startswith("  ok    bytes") for ln in lines)
     assert "writes (dry run, nothing written):" in lines
-    assert "promoted acme/1 to qa: 5 writes" in lines
+    assert "  would build-status build acme/1: status qa" in lines
+    assert "promoted acme/1 to qa: 6 writes" in lines
+    assert "  build-status build acme/1: status qa" in lines
     assert any("2 artifacts read back from qa" in ln for ln in lines)
     assert lines[-1].startswith("  record sha256 ") and lines[-1].endswith("(audit entries 1, 2)")
 
@@ -168,8 +178,8 @@ def test_resume_and_undo(relman_cli, keys: World) -> None:
             relman_cli("promote", "--profile", "acme", "--undo", "--key", "rm-anna", "--yes")
     run = relman_cli("promote", "--profile", "acme", "--resume", "--key", "rm-anna", "--yes")
     assert run.code == 0, run.err
-    assert run.out.splitlines()[0] == "resume acme/1 to qa (audit entry 3): 4 planned writes"
-    assert "resumed: 3 writes" in run.out
+    assert run.out.splitlines()[0] == "resume acme/1 to qa (audit entry 3): 5 planned writes"
+    assert "resumed: 4 writes" in run.out
     run = relman_cli("promote", "--profile", "acme", "--resume", "--key", "rm-anna", "--yes")
     assert run.code == 2 and "no interrupted promotion in profile acme to act on" in run.err
     entries = AuditLog().entries()
@@ -263,8 +273,16 @@ def test_the_only_key_is_the_default(relman_cli, world: World, tmp_path: Path) -
     public = tmp_path / "solo.pem"
     public.write_text(relman_cli("keys", "export", "solo").out)
     relman_cli("trust", "add", "solo", public)
+    before = snapshot(world.registry.root)
     run = relman_cli(*PROMOTE, "--to", "qa", "--dry-run")
     assert run.code == 0 and "solo (SHA256:" in run.out
+    writes = run.out.split("writes (dry run, nothing written):\n", 1)[1].splitlines()
+    assert writes[4:6] == [
+        "  would build-status build acme/1: status qa",
+        "  would put-record records/acme/1/qa.dsse.json: the signed promotion record",
+    ]
+    assert snapshot(world.registry.root) == before
+    assert world.registry.build_record("acme", "1").statuses == ()
     assert run.out.splitlines()[-1] == "every check passed; run without --dry-run to promote"
 
 
