@@ -397,11 +397,12 @@ class Executor:
         item = op.item
         if op.action == STATUS:
             undoing = _undoing(op)
+            write = apply(self.registry, undoing, user=self.promoter.name)
             notes.append(
                 f"build {item.repo}/{item.path} keeps its status {op.status}: a build's statuses "
                 f"are an append-only history, so status {undoing.status} records the undo"
             )
-            return apply(self.registry, undoing, user=self.promoter.name)
+            return write
         if op.action == "copy":
             assert isinstance(self.registry, Deletes)
             return self.registry.delete(item.repo, item.path)
