@@ -244,7 +244,9 @@ class BuildsPage(QWidget):
         self.findings_only.toggled.connect(self._filters_changed)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         loader.changed.connect(self.refresh)
+        loader.progressed.connect(lambda _done, _total: self._update_count())
         self._shown_lineage: Lineage | None = None
+        self._shown_preview: list[BuildRow] | None = None
         self.refresh()
 
     # -- contents --------------------------------------------------------------------------
@@ -252,18 +254,30 @@ class BuildsPage(QWidget):
     def refresh(self) -> None:
         loader = self.loader
         lineage = loader.lineage
+        # The build runs alone, while a server's lineage loads (see LineageLoader.preview).
+        preview = loader.preview if lineage is None else None
         if lineage is not None and lineage is not self._shown_lineage:
-            self._shown_lineage = lineage
+            selected = self._selected_label()
+            self._shown_lineage, self._shown_preview = lineage, None
             self._fill_filters(lineage)
             rows = loader.rows if loader.rows is not None else make_rows(lineage)
             self.model.set_rows(rows)
             self.proxy.refilter()
             self._show_selected(None)
-        elif lineage is None and self._shown_lineage is not None:
-            self._shown_lineage = None
+            if selected:
+                self.select_label(selected)
+        elif preview is not None and preview is not self._shown_preview:
+            self._shown_preview = preview
+            self.model.set_rows(preview)
+            self.proxy.refilter()
+            self._show_selected(None)
+        elif lineage is None and preview is None and (self._shown_lineage or self._shown_preview):
+            self._shown_lineage = self._shown_preview = None
             self.model.set_lineage(None)
             self._show_selected(None)
-        if lineage is None:
+        if preview:
+            self.stack.setCurrentWidget(self.table)
+        elif lineage is None:
             self.message.setText(loader.message or "Nothing loaded yet — press F5.")
             self.stack.setCurrentWidget(self.message)
         elif not lineage.builds:
@@ -309,7 +323,14 @@ class BuildsPage(QWidget):
     def _update_count(self) -> None:
         total = self.model.total()
         shown = self.proxy.rowCount()
-        self.count.setText(f"{shown} of {total} builds" if shown != total else f"{total} builds")
+        text = f"{shown} of {total} builds" if shown != total else f"{total} builds"
+        if self._shown_preview is not None:
+            text += f" — reading commits, environments and findings…{self._percent()}"
+        self.count.setText(text)
+
+    def _percent(self) -> str:
+        done, total = self.loader.progress
+        return f" {100 * done // total}%" if total else ""
 
     # -- selection -------------------------------------------------------------------------
 
@@ -335,7 +356,19 @@ class BuildsPage(QWidget):
         rows = self.table.selectionModel().selectedRows()
         index: QModelIndex | None = rows[0] if rows else None
         row = index.data(Qt.ItemDataRole.UserRole + 2) if index is not None else None
+        if row is not None and row.extra.get("preview"):
+            self._show_selected(None)
+            self.details.setHtml(
+                f"<p>{html.escape(row.node.label)}: its commit, artifacts, promotions and "
+                f"findings arrive with the lineage, being read now{self._percent()}.</p>"
+            )
+            return
         self._show_selected(row.node if row is not None else None)
+
+    def _selected_label(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows()
+        row = rows[0].data(Qt.ItemDataRole.UserRole + 2) if rows else None
+        return row.node.label if row is not None else None
 
     def _show_selected(self, node: BuildNode | None) -> None:
         self.details.show_build(node, self.loader.lineage)
