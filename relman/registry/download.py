@@ -1,37 +1,50 @@
-"""Downloads from a registry server: streamed to disk while hashed, checked, resumed.
+"""Downloads from a registry server: received, hashed and written at once; checked, resumed.
 
-:func:`fetch` reads an answer's body in 1 MiB blocks and hands each block to three hashing
-threads (SHA-256, SHA-1, MD5: hashlib releases the GIL, so on two cores the pass costs about
-the slowest digest) while the same block is written to a temporary file beside the
-destination. Memory stays flat: at most a few blocks are in flight.
+A body is read as a pipeline over a small ring of large buffers (:data:`RING` x
+:data:`BLOCK_SIZE`, reused, so memory stays flat whatever the size):
+
+- the calling thread receives from the socket straight into a free buffer (``readinto`` of
+  the body as ``http.client`` reads it, no bytes object per block) and hands the buffer on;
+- each digest is computed on a thread of its own and the file is written on another: hashlib
+  and ``os.write`` release the GIL on large blocks, so on two cores receiving, hashing and
+  writing overlap, and a download costs about what its slowest part costs (SHA-256);
+- a buffer goes back to the ring once every consumer is done with it.
+
+Only the digests that verification needs are computed: SHA-256 always (it names the cache
+file); SHA-1 and MD5 when the caller asks (:func:`fetch` returns all three, as
+:meth:`Registry.download <relman.registry.base.Registry.download>` promises), or when the
+server gives no SHA-256 for the item and one of them is the only checksum it has.
 
 - A body cut short (a reset connection, fewer bytes than ``Content-Length``) is resumed with
   ``Range: bytes=N-`` when the server offers ranges and answers 206 for the same bytes (the
-  same ``X-Checksum-*``); otherwise the download starts again from the first byte, on a fresh
-  file and fresh hashes. Attempts are bounded.
-- The digests are compared with the ``X-Checksum-Sha256/-Sha1/-Md5`` headers and with the
-  digests the caller expects (the build record's, the storage API's); a mismatch raises
-  :class:`~relman.errors.VerificationError` and the destination is left untouched.
-- Only then is the file renamed over the destination (``os.replace``): a crash, a cancel or a
-  failed check leaves nothing half-written.
+  same ``X-Checksum-*``); otherwise the download starts again from the first byte, on an
+  emptied file and fresh hashes. Attempts are bounded.
+- The digests are compared with the ``X-Checksum-Sha256/-Sha1/-Md5`` headers (those
+  computed) and with the digests the caller expects (the build record's, the storage API's);
+  a mismatch raises :class:`~relman.errors.VerificationError`.
+- A file is written beside its destination and renamed over it (``os.replace``) only when
+  every check has passed: a crash, a cancel or a failed check leaves nothing half-written.
+  Writeback of each block starts as soon as it is written (``posix_fadvise``), so the
+  ``fsync`` before the rename waits for the last few blocks only, not for the whole file.
 
-:func:`cache_path` names the content-addressed download cache (``<cache>/downloads/ab/abcd…``,
-by SHA-256) that "verify now" and the sidecar reads use.
+:func:`fetch_to_cache` keeps the bytes in the content-addressed download cache
+(``<cache>/downloads/ab/abcd…``, by SHA-256) that "verify now" and the sidecar reads use.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import http.client
 import logging
 import os
 import queue
 import re
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import requests
 import urllib3
@@ -44,60 +57,30 @@ from relman.registry.http import ConnectionFailed, HttpClient
 
 logger = logging.getLogger(__name__)
 
-BLOCK_SIZE = 1 << 20
-#: Blocks queued per hashing thread before the reader waits (memory: blocks x BLOCK_SIZE).
-QUEUE_DEPTH = 8
+BLOCK_SIZE = 4 << 20
+#: Buffers in the ring: memory in flight is RING x BLOCK_SIZE, whatever the file size.
+RING = 4
 ATTEMPTS = 4
 _HEADERS = {"sha256": "X-Checksum-Sha256", "sha1": "X-Checksum-Sha1", "md5": "X-Checksum-Md5"}
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_BROKEN = (
-    requests.RequestException,
-    urllib3.exceptions.HTTPError,
-    ConnectionError,
-    TimeoutError,
-)
+#: What reading a body raises when the connection breaks (OSError: resets, timeouts, TLS).
+_BROKEN = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
+_FADVISE = hasattr(os, "posix_fadvise")
+
+Reader = Callable[[memoryview], int]
 
 
-class _Hashes:
-    """Digests of a stream, each algorithm on a thread of its own (hashlib releases the GIL:
-    the reading thread and the hashing threads run at once)."""
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """What to read and how: ``client.url(path)``, named ``label`` in messages."""
 
-    def __init__(self, algorithms: Sequence[str]) -> None:
-        self.hashes = {name: hashlib.new(name) for name in algorithms}
-        self.queues: list[queue.Queue[bytes | None]] = []
-        self.threads: list[threading.Thread] = []
-        for h in self.hashes.values():
-            q: queue.Queue[bytes | None] = queue.Queue(QUEUE_DEPTH)
-            thread = threading.Thread(
-                target=_hash_loop, args=(h.update, q), name="relman-download-hash", daemon=True
-            )
-            thread.start()
-            self.queues.append(q)
-            self.threads.append(thread)
-
-    def update(self, chunk: bytes) -> None:
-        for q in self.queues:
-            q.put(chunk)
-
-    def close(self) -> None:
-        for q in self.queues:
-            q.put(None)
-        for thread in self.threads:
-            thread.join()
-        self.queues = []
-
-    def hexdigests(self) -> dict[str, str]:
-        self.close()
-        return {name: h.hexdigest() for name, h in self.hashes.items()}
-
-
-def _hash_loop(update: Any, jobs: queue.Queue[bytes | None]) -> None:
-    while True:
-        chunk = jobs.get()
-        if chunk is None:
-            return
-        update(chunk)
+    client: HttpClient
+    path: str
+    label: str
+    progress: ProgressCallback | None
+    cancel: CancelToken | None
+    attempts: int
 
 
 def fetch(
@@ -111,29 +94,37 @@ def fetch(
     cancel: CancelToken | None = None,
     attempts: int = ATTEMPTS,
 ) -> Digests:
-    """Download ``client.url(path)`` to ``dest`` (see the module docstring); ``label`` names
-    the item in messages (``libs-dev/app/1.0/app.jar``); ``expected`` maps digest names
-    (sha256, sha1, md5) to the hex the bytes must have (None: not known)."""
+    """Download ``client.url(path)`` to ``dest`` with its three digests (see the module
+    docstring); ``label`` names the item in messages (``libs-dev/app/1.0/app.jar``);
+    ``expected`` maps digest names (sha256, sha1, md5) to the hex the bytes must have (None:
+    not known)."""
     dest = Path(dest)
     if dest.is_dir():
         raise UsageError(f"{dest}: is a folder; give the file to download into")
-    paths.ensure_dir(dest.parent)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            job = _transfer(client, path, out, label, DIGESTS, progress, cancel, attempts)
-            out.flush()
-            os.fsync(out.fileno())
-        _check(label, job.digests, job.checksums or {}, expected or {}, "; nothing was saved")
-        os.replace(tmp, dest)
-    except OSError as exc:
-        raise InputError(f"{dest}: cannot write the download ({exc.strerror or exc})") from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    source = _Source(client, path, label, progress, cancel, attempts)
+    job = _into_file(source, DIGESTS, expected, dest, lambda _digests: dest)
     found = job.digests
     return Digests(job.done, found["sha256"], found["sha1"], found["md5"])
+
+
+def fetch_to_cache(
+    client: HttpClient,
+    path: str,
+    *,
+    label: str,
+    sha256: str | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    attempts: int = ATTEMPTS,
+) -> Path:
+    """Download ``client.url(path)`` into the download cache and return its file there:
+    SHA-256 only (checked against ``sha256`` when given and the server's header), unless
+    the server gives no SHA-256 (see the module docstring)."""
+    source = _Source(client, path, label, progress, cancel, attempts)
+    expected = {"sha256": sha256} if sha256 else None
+    incoming = cache_root() / "incoming" / "download"
+    job = _into_file(source, ("sha256",), expected, incoming, lambda d: cache_path(d["sha256"]))
+    return cache_path(job.digests["sha256"])
 
 
 def digest_stream(
@@ -155,69 +146,209 @@ def digest_stream(
     for name in wanted:
         if name not in DIGESTS:
             raise UsageError(f"{label}: cannot compute a {name} digest (sha256, sha1 or md5)")
-    job = _transfer(client, path, None, label, wanted, progress, cancel, attempts)
+    job = _transfer(_Source(client, path, label, progress, cancel, attempts), None, wanted)
     _check(label, job.digests, job.checksums or {}, expected or {})
     return job.done, job.digests
 
 
-def _transfer(
-    client: HttpClient,
-    path: str,
-    out: Any,
-    label: str,
+def _into_file(
+    source: _Source,
     algorithms: Sequence[str],
-    progress: ProgressCallback | None,
-    cancel: CancelToken | None,
-    attempts: int,
+    expected: Mapping[str, str | None] | None,
+    beside: Path,
+    target: Callable[[Mapping[str, str]], Path],
 ) -> _Download:
-    """Read the whole body (into ``out`` unless None), resuming or starting over after a
-    body cut short, at most ``attempts`` times; the job holds the digests afterwards."""
-    job = _Download(client, path, out, label, algorithms)
+    """Download into a temporary file beside ``beside`` (in its folder, named after it),
+    check it, make it durable and rename it to ``target(digests)``; on any failure the
+    temporary file is removed."""
+    paths.ensure_dir(beside.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{beside.name}.", suffix=".part", dir=beside.parent)
+    tmp = Path(tmp_name)
+    dest = beside
     try:
-        for attempt in range(1, attempts + 1):
-            try:
-                job.read(progress, cancel)
-                break
-            except _CutShort as exc:
-                if attempt == attempts:
-                    raise ConnectionFailed(
-                        f"{exc} after {attempts} attempts", kind="reset", url=exc.url
-                    ) from None
-                logger.info("%s; trying again from byte %d", exc, job.done)
-        job.digests = job.hashes.hexdigests()
+        try:
+            job = _transfer(source, fd, algorithms)
+            saved = "; nothing was saved"
+            _check(source.label, job.digests, job.checksums or {}, expected or {}, saved)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        dest = target(job.digests)
+        paths.ensure_dir(dest.parent)
+        os.replace(tmp, dest)
+    except OSError as exc:
+        raise InputError(f"{dest}: cannot write the download ({exc.strerror or exc})") from None
     finally:
-        job.hashes.close()
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
     return job
 
 
-class _Download:
-    """One download in progress: the temporary file, the hashes, the bytes held so far and
-    what the first answer said about the bytes (size, checksum headers, ranges)."""
+def _transfer(source: _Source, fd: int | None, algorithms: Sequence[str]) -> _Download:
+    """Read the whole body (into the file ``fd`` unless None), resuming or starting over
+    after a body cut short, at most ``source.attempts`` times; the job holds the digests
+    afterwards."""
+    job = _Download(source, fd, algorithms)
+    try:
+        for attempt in range(1, source.attempts + 1):
+            try:
+                job.read()
+                break
+            except _CutShort as exc:
+                if attempt == source.attempts:
+                    raise ConnectionFailed(
+                        f"{exc} after {attempt} attempts", kind="reset", url=exc.url
+                    ) from None
+                logger.info("%s; trying again from byte %d", exc, job.done)
+        job.digests = job.finish()
+    finally:
+        job.close()
+    return job
 
-    def __init__(
-        self, client: HttpClient, path: str, out: Any, label: str, algorithms: Sequence[str]
-    ) -> None:
-        self.client = client
-        self.path = path
-        self.out = out
-        self.label = label
-        self.algorithms = algorithms
-        self.hashes = _Hashes(algorithms)
+
+class _Pipeline:
+    """The consumers of one body (a thread per digest, one for the file) and the ring of
+    buffers they share with the receiving thread. A consumer that fails (a full disk) keeps
+    returning buffers, so the receiver never waits forever; it sees the error at its next
+    :meth:`take`."""
+
+    def __init__(self, algorithms: Sequence[str], fd: int | None) -> None:
+        self.hashes = {name: hashlib.new(name) for name in algorithms}
+        self.failure: BaseException | None = None
+        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        for _ in range(RING):
+            self._free.put(bytearray(BLOCK_SIZE))
+        work: list[Callable[[memoryview], object]] = [h.update for h in self.hashes.values()]
+        if fd is not None:
+            work.append(_Writer(fd).write)
+        self._queues: list[queue.SimpleQueue[_Job]] = []
+        self._threads: list[threading.Thread] = []
+        for fn in work:
+            jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+            thread = threading.Thread(
+                target=self._consume, args=(fn, jobs), name="relman-download", daemon=True
+            )
+            thread.start()
+            self._queues.append(jobs)
+            self._threads.append(thread)
+
+    def take(self) -> bytearray:
+        """A free buffer (waiting for one while all are in use)."""
+        buf = self._free.get()
+        if self.failure is not None:
+            self._free.put(buf)
+            raise self.failure
+        return buf
+
+    def hand_on(self, buf: bytearray, size: int) -> None:
+        """Give the first ``size`` bytes of ``buf`` to every consumer; 0 returns it unused."""
+        if not size:
+            self._free.put(buf)
+            return
+        view = memoryview(buf)[:size]
+        countdown = _Countdown(len(self._queues), buf, self._free)
+        for jobs in self._queues:
+            jobs.put((view, countdown))
+
+    def close(self) -> None:
+        """Let the consumers finish what they hold, and wait for them."""
+        for jobs in self._queues:
+            jobs.put(None)
+        for thread in self._threads:
+            thread.join()
+        self._queues, self._threads = [], []
+
+    def hexdigests(self) -> dict[str, str]:
+        self.close()
+        if self.failure is not None:
+            raise self.failure
+        return {name: h.hexdigest() for name, h in self.hashes.items()}
+
+    def _consume(self, work: Callable[[memoryview], object], jobs: queue.SimpleQueue[_Job]) -> None:
+        while (job := jobs.get()) is not None:
+            view, countdown = job
+            if self.failure is None:
+                try:
+                    work(view)
+                except BaseException as exc:  # handed to the receiving thread
+                    self.failure = exc
+            countdown.done()
+
+
+class _Countdown:
+    """Returns a buffer to the ring once every consumer is done with it."""
+
+    __slots__ = ("_buf", "_free", "_left", "_lock")
+
+    def __init__(self, count: int, buf: bytearray, free: queue.SimpleQueue[bytearray]) -> None:
+        self._left = count
+        self._buf = buf
+        self._free = free
+        self._lock = threading.Lock()
+
+    def done(self) -> None:
+        with self._lock:
+            self._left -= 1
+            last = self._left == 0
+        if last:
+            self._free.put(self._buf)
+
+
+_Job = tuple[memoryview, _Countdown] | None
+
+
+class _Writer:
+    """Writes blocks to a file and starts the writeback of each one at once (Linux writes
+    dirty pages on ``POSIX_FADV_DONTNEED``), so that the final ``fsync`` has little left."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.written = 0
+
+    def write(self, view: memoryview) -> None:
+        start = self.written
+        self.written += len(view)
+        while view:
+            view = view[os.write(self.fd, view) :]
+        if _FADVISE:
+            os.posix_fadvise(self.fd, start, self.written - start, os.POSIX_FADV_DONTNEED)
+
+
+class _Download:
+    """One download in progress: the file, the pipeline, the bytes held so far and what the
+    first answer said about the bytes (size, checksum headers, ranges)."""
+
+    def __init__(self, source: _Source, fd: int | None, algorithms: Sequence[str]) -> None:
+        self.source = source
+        self.label = source.label
+        self.fd = fd
+        self.algorithms = tuple(algorithms)
+        self.pipeline: _Pipeline | None = None
         self.digests: dict[str, str] = {}
         self.done = 0
         self.total: int | None = None
         self.checksums: dict[str, str] | None = None
         self.ranges = False
 
+    def close(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.close()
+
+    def finish(self) -> dict[str, str]:
+        """The digests of the whole body, once :meth:`read` has read it."""
+        assert self.pipeline is not None
+        return self.pipeline.hexdigests()
+
     def restart(self) -> None:
-        if self.out is not None:
-            self.out.seek(0)
-            self.out.truncate()
-        self.hashes.close()
-        self.hashes = _Hashes(self.algorithms)
+        """Start again from the first byte: an empty file, fresh hashes."""
+        self.close()
+        self.pipeline = None
+        if self.fd is not None:
+            os.ftruncate(self.fd, 0)
+            os.lseek(self.fd, 0, os.SEEK_SET)
         self.done = 0
 
-    def read(self, progress: ProgressCallback | None, cancel: CancelToken | None) -> None:
+    def read(self) -> None:
         """One GET, ranged from ``done`` when resuming; raises :class:`_CutShort` when the
         body ends early (``done`` counts what was kept)."""
         headers = {"Accept-Encoding": "identity"}
@@ -225,31 +356,41 @@ class _Download:
             headers["Range"] = f"bytes={self.done}-"
         elif self.done:
             self.restart()
-        response = self.client.open(
-            "GET", self.path, headers=headers, ok=(200, 206), what=f"download {self.label}"
+        source = self.source
+        response = source.client.open(
+            "GET", source.path, headers=headers, ok=(200, 206), what=f"download {self.label}"
         )
         with contextlib.closing(response):
             if self._start_of(response) != self.done:
                 self.restart()  # a whole body came back, or a range we cannot place
                 if response.status_code != 200:
                     raise _CutShort(self, None)
-            try:
-                while True:
-                    if cancel is not None and cancel.cancelled:
-                        raise Cancelled()
-                    chunk = response.raw.read(BLOCK_SIZE, decode_content=True)
-                    if not chunk:
-                        break
-                    if self.out is not None:
-                        self.out.write(chunk)
-                    self.hashes.update(chunk)
-                    self.done += len(chunk)
-                    if progress is not None:
-                        progress(self.done, self.total or 0)
-            except _BROKEN as exc:
-                raise _CutShort(self, exc) from None
+            if self.pipeline is None:
+                self.pipeline = _Pipeline(self._algorithms(), self.fd)
+            reader = _body_reader(response)
+            while True:
+                if source.cancel is not None and source.cancel.cancelled:
+                    raise Cancelled()
+                buf = self.pipeline.take()
+                size, broken = _fill(reader, buf)
+                self.pipeline.hand_on(buf, size)
+                self.done += size
+                if size and source.progress is not None:
+                    source.progress(self.done, self.total or 0)
+                if broken is not None:
+                    raise _CutShort(self, broken)
+                if size < len(buf):
+                    break
         if self.total is not None and self.done != self.total:
             raise _CutShort(self, None)
+
+    def _algorithms(self) -> tuple[str, ...]:
+        """The digests asked for, and the server's only checksum when it has no SHA-256."""
+        known = self.checksums or {}
+        if "sha256" in known or not known:
+            return self.algorithms
+        weaker = "sha1" if "sha1" in known else "md5"
+        return tuple(dict.fromkeys([*self.algorithms, weaker]))
 
     def _start_of(self, response: requests.Response) -> int:
         """Where the body of ``response`` starts (-1: nowhere we can use); the first answer
@@ -265,8 +406,7 @@ class _Download:
                     "(the item was replaced while it was downloaded); nothing was saved"
                 )
             length = headers.get("Content-Length", "")
-            plain = headers.get("Content-Encoding", "identity").lower() == "identity"
-            self.total = int(length) if plain and length.isdigit() else None
+            self.total = int(length) if _plain(response) and length.isdigit() else None
             self.checksums = checksums
             self.ranges = headers.get("Accept-Ranges", "").lower() == "bytes"
             return 0
@@ -281,6 +421,44 @@ class _Download:
         return int(match.group(1))
 
 
+def _plain(response: requests.Response) -> bool:
+    return response.headers.get("Content-Encoding", "identity").strip().lower() == "identity"
+
+
+def _body_reader(response: requests.Response) -> Reader:
+    """``readinto`` for the body of ``response``. A plain body is read by ``http.client``
+    straight from the socket into the buffer (urllib3's own ``readinto`` reads a bytes
+    object and copies it); an encoded one (a proxy that compressed it though relman asked
+    for ``identity``) is decoded by urllib3 first."""
+    raw = response.raw
+    direct = getattr(raw, "_fp", None)
+    if _plain(response) and isinstance(direct, http.client.HTTPResponse):
+        return direct.readinto
+
+    def decoded(view: memoryview) -> int:
+        data: bytes = raw.read(len(view), decode_content=True)
+        view[: len(data)] = data
+        return len(data)
+
+    return decoded
+
+
+def _fill(read: Reader, buf: bytearray) -> tuple[int, BaseException | None]:
+    """Fill ``buf`` from the body: how many bytes it holds (fewer at the end of the body),
+    and what broke the connection if something did (the bytes before it are kept)."""
+    view = memoryview(buf)
+    size = 0
+    try:
+        while size < len(buf):
+            got = read(view[size:])
+            if not got:
+                break
+            size += got
+    except _BROKEN as exc:
+        return size, exc
+    return size, None
+
+
 class _CutShort(ConnectionFailed):
     def __init__(self, download: _Download, exc: BaseException | None) -> None:
         of = f" of {download.total}" if download.total is not None else ""
@@ -288,7 +466,7 @@ class _CutShort(ConnectionFailed):
         super().__init__(
             f"{download.label}: cut short after {download.done}{of} bytes ({why})",
             kind="reset",
-            url=download.client.url(download.path),
+            url=download.source.client.url(download.source.path),
         )
 
 
