@@ -106,7 +106,10 @@ def test_clean_promotion_through_the_dialog(qtbot, runner, keys: World) -> None:
     assert dialog.route.text() == "dev → qa"
     identity = str(keys.registry.build_record("acme", "1").identity)
     assert dialog.identity.value == identity and identity in dialog.heading.text()
-    assert [w.action for w in dialog.writes.writes()] == ["copy"] * 4 + ["put-record"]
+    assert [w.action for w in dialog.writes.writes()] == ["copy"] * 4 + [
+        "build-status",
+        "put-record",
+    ]
     assert dialog.writes.writes()[0].target == "libs-qa/acme/1/app.tgz"
     art = dialog.artifacts.index(0, 1)
     assert art.data(Qt.ItemDataRole.ToolTipRole) == hashlib.sha256(b"app").hexdigest()
@@ -139,7 +142,7 @@ def test_clean_promotion_through_the_dialog(qtbot, runner, keys: World) -> None:
         "acme/1/lib.jar",
         "acme/1/lib.jar.sig",
     }
-    assert dialog.writes.made() == 5
+    assert dialog.writes.made() == 6
     assert set(states(dialog).values()) == {"passed"}  # checked again, live, before writing
     assert not dialog.action_button.isVisible() and dialog.cancel_button.text() == "Close"
     click(qtbot, dialog.record.copy_json)
@@ -316,7 +319,7 @@ def test_interrupted_promotion_offers_undo_then_promotes(qtbot, runner, keys: Wo
     settled(qtbot, dialog)
     assert dialog.state == "interrupted"
     message = dialog.problem.message()
-    assert message.startswith("promotion of acme/1 to qa stopped after 1 of 4 writes")
+    assert message.startswith("promotion of acme/1 to qa stopped after 1 of 5 writes")
     assert "Resume finishes it" in message and "Undo reverts" in message
     qtbot.waitUntil(lambda: dialog.problem.entry is not None)
     assert dialog.problem.undo_button.isVisibleTo(dialog)
@@ -385,7 +388,12 @@ def test_rollback_through_the_dialog(qtbot, runner, keys: World) -> None:
     assert dialog.action_button.text() == "Roll back" and dialog.state == "ready"
     assert dialog.route.text() == "qa: acme/2 → acme/1"
     assert set(states(dialog).values()) == {"passed"}, dialog.checks.rows()
-    assert [w.action for w in dialog.writes.writes()] == ["delete", "delete", "put-record"]
+    assert [w.action for w in dialog.writes.writes()] == [
+        "delete",
+        "delete",
+        "build-status",
+        "put-record",
+    ]
     with qtbot.waitSignal(dialog.promoted, timeout=30_000):
         click(qtbot, dialog.action_button)
     assert {loc.path for loc in keys.registry.items("libs-qa")} == {
