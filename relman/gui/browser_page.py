@@ -74,10 +74,9 @@ class ItemDetails(QScrollArea):
         self.item: RegistryItem | None = None
         self.verify = DownloadVerifyPanel(runner, icons)
         body = QWidget()
-        layout = QVBoxLayout(body)
+        self.body_layout = layout = QVBoxLayout(body)
         self.facts = QWidget()
         self.facts_layout = QVBoxLayout(self.facts)
-        self.facts_layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.facts)
         layout.addWidget(self.verify)
         layout.addStretch(1)
@@ -93,10 +92,13 @@ class ItemDetails(QScrollArea):
         return "\n".join(label.text() for label in self.facts.findChildren(QLabel))
 
     def _clear(self) -> None:
-        while self.facts_layout.count():
-            item = self.facts_layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+        """A new, empty facts widget in place of the old one (and all it holds)."""
+        old, self.facts = self.facts, QWidget()
+        self.facts_layout = QVBoxLayout(self.facts)
+        self.facts_layout.setContentsMargins(0, 0, 0, 0)
+        self.body_layout.replaceWidget(old, self.facts)
+        old.hide()  # at once: the deferred delete waits for the event loop
+        old.deleteLater()
 
     def show_message(self, text: str) -> None:
         """A hint or an error instead of an item; nothing to download."""

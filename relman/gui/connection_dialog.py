@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -40,6 +41,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -210,7 +212,7 @@ class CheckRow(QWidget):
         layout.addWidget(self.title, 0, 1, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.word, 0, 2, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.detail, 0, 3)
-        layout.setColumnMinimumWidth(1, 200)
+        layout.setColumnMinimumWidth(1, 230)
         layout.setColumnStretch(3, 1)
         self.show_state("queued", "…", "")
 
@@ -274,7 +276,8 @@ class ConnectionDialog(QDialog):
         self.env_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.env_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.env_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.env_table.setMinimumHeight(130)
+        self.env_table.setMinimumHeight(120)
+        self.env_table.verticalHeader().setDefaultSectionSize(24)
         self.env_buttons: dict[str, QPushButton] = {}
         env_bar = QHBoxLayout()
         for key, text in (
@@ -299,7 +302,9 @@ class ConnectionDialog(QDialog):
         ca_row = QHBoxLayout()
         ca_row.addWidget(self.ca_edit, 1)
         ca_row.addWidget(self.ca_button)
-        form.addRow("&CA bundle:", ca_row)
+        ca_label = QLabel("&CA bundle:")
+        ca_label.setBuddy(self.ca_edit)
+        form.addRow(ca_label, ca_row)
         form.addRow("&Records repository:", self.records_edit)
         form.addRow("", self.read_only_box)
         envs_box = QGroupBox("Environments (in promotion order)")
@@ -314,12 +319,23 @@ class ConnectionDialog(QDialog):
         self.hint.setAccessibleName("Hint")
         self.results_box = QGroupBox("Connection test")
         self.results_box.setAccessibleName("Connection test results")
-        self.results_layout = QVBoxLayout(self.results_box)
+        # In a scroll area the rows get their wrapped height (a long TLS reason takes lines).
+        rows = QWidget()
+        self.results_layout = QVBoxLayout(rows)
+        self.results_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setAccessibleName("Connection test steps")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumHeight(250)
+        scroll.setWidget(rows)
+        QVBoxLayout(self.results_box).addWidget(scroll)
         self.summary = QLabel("Not tested yet: “Test connection” checks every step.")
         self.summary.setObjectName("summary")
         self.summary.setWordWrap(True)
         self.summary.setAccessibleName("Connection test summary")
-        self.results_layout.addWidget(self.summary)
+        self.results_layout.insertWidget(0, self.summary)
 
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
@@ -341,7 +357,7 @@ class ConnectionDialog(QDialog):
         layout.addWidget(self.results_box)
         layout.addWidget(self.hint)
         layout.addWidget(self.buttons)
-        self.setMinimumWidth(640)
+        self.setMinimumWidth(780)
 
         self.ca_button.clicked.connect(self.choose_ca_bundle)
         self.kind_combo.currentIndexChanged.connect(self._kind_changed)
@@ -521,6 +537,7 @@ class ConnectionDialog(QDialog):
     def _clear_rows(self) -> None:
         for row in self.check_rows:
             self.results_layout.removeWidget(row)
+            row.hide()
             row.deleteLater()
         self.check_rows = []
 
@@ -549,7 +566,7 @@ class ConnectionDialog(QDialog):
                 row.show_state("hashing", "testing…", "")
             else:
                 row.show_state("queued", "not tried", "not reached: an earlier step failed")
-            self.results_layout.addWidget(row)
+            self.results_layout.insertWidget(self.results_layout.count() - 1, row)
             self.check_rows.append(row)
         if running:
             self._set_summary("Testing the connection…", failed=False)

@@ -291,8 +291,10 @@ class DownloadVerifyPanel(QGroupBox):
             self.status.setText("")
         while self.lines_layout.count():
             item = self.lines_layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget()
+            if widget is not None:
+                widget.hide()  # at once: the deferred delete waits for the event loop
+                widget.deleteLater()
         for row, (status, text) in enumerate(self.result_lines()):
             icon = QLabel()
             icon.setPixmap(self.icons.icon(status).pixmap(16, 16))
