@@ -9,14 +9,20 @@ the same run records when the full lineage has arrived (commit, environments, fi
 in), the HTTP requests and the largest gap of the event loop meanwhile (a 5 ms timer). Best of
 3 fresh windows. Target: first rows painted < 1 s, asserted.
 
-The emulator answers in this process, so its request handling competes with the GUI thread
-for the interpreter: a real server is elsewhere, and the figures are an upper bound.
+The emulator runs in a child process, as a real server is elsewhere: in this process its
+request handling (Python, like relman) would compete with the GUI thread for the interpreter's
+lock and add event-loop stalls no user would see. The child answers ``reset`` and ``count`` on
+its standard input, to count the requests of one load.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -37,6 +43,58 @@ ARTIFACTS = 10
 TOKEN = "bench-token"
 TARGET = 1.0
 ROUNDS = 3
+
+
+CHILD = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from bench_artifactory_gui import TOKEN, _seed
+from tests.emulators.artifactory import ArtifactoryEmulator
+with ArtifactoryEmulator(token=TOKEN) as emu:
+    emu.add_repo("libs-dev")
+    emu.add_repo("libs-qa")
+    _seed(emu)
+    print(emu.url, flush=True)
+    for line in sys.stdin:
+        if line.strip() == "reset":
+            emu.reset_log()
+            print("ok", flush=True)
+        elif line.strip() == "count":
+            print(len(emu.requests), flush=True)
+"""
+
+
+class Emulator:
+    """The seeded emulator in a child process (see the module doc)."""
+
+    def __init__(self) -> None:
+        root = Path(__file__).resolve().parents[2]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(Path(__file__).parent)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},
+        )
+        self.url = self._line()
+        if not self.url.startswith("http"):
+            raise RuntimeError("the emulator child did not start")
+
+    def _line(self) -> str:
+        assert self.proc.stdout is not None
+        return self.proc.stdout.readline().strip()
+
+    def ask(self, command: str) -> str:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self._line()
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(30)
 
 
 def _seed(emu: ArtifactoryEmulator) -> None:
@@ -83,7 +141,7 @@ class FirstPaint(QObject):
         return False
 
 
-def _one_load(qtbot, emu: ArtifactoryEmulator) -> dict[str, float]:
+def _one_load(qtbot, emu: Emulator) -> dict[str, float]:
     runner = TaskRunner()
     window = MainWindow(runner)
     qtbot.addWidget(window)
@@ -96,7 +154,7 @@ def _one_load(qtbot, emu: ArtifactoryEmulator) -> dict[str, float]:
     page = window.builds_page
     painted = FirstPaint(page.table, page.model)
     meter = GapMeter()
-    emu.reset_log()
+    emu.ask("reset")
     meter.start()
     start = time.perf_counter()
     window.loader.select("bench")
@@ -107,7 +165,7 @@ def _one_load(qtbot, emu: ArtifactoryEmulator) -> dict[str, float]:
     full = time.perf_counter() - start
     qtbot.waitUntil(lambda: page.model.total() == RUNS and page.count.text() == f"{RUNS} builds")
     meter.stop()
-    requests = len(emu.requests)
+    requests = int(emu.ask("count"))
     assert window.loader.lineage is not None and len(window.loader.lineage.builds) == RUNS
     assert preview, "the first rows were not the build runs list"
     window.close()
@@ -125,14 +183,11 @@ def _one_load(qtbot, emu: ArtifactoryEmulator) -> dict[str, float]:
 def test_builds_view_first_screen_on_artifactory(qtbot, bench, monkeypatch, tmp_path) -> None:
     bench.load_note("i5")
     monkeypatch.setenv(settings.TOKEN_VARIABLE, TOKEN)
-    with ArtifactoryEmulator(token=TOKEN) as emu:
-        emu.add_repo("libs-dev")
-        emu.add_repo("libs-qa")
-        started = time.perf_counter()
-        _seed(emu)
-        print(
-            f"\n  seeded {RUNS} runs x {ARTIFACTS} artifacts in {time.perf_counter() - started:.1f} s"
-        )
+    started = time.perf_counter()
+    emu = Emulator()
+    try:
+        seeded = time.perf_counter() - started
+        print(f"\n  seeded {RUNS} runs x {ARTIFACTS} artifacts in a child in {seeded:.1f} s")
         envs = (
             Environment("dev", "repository", repo="libs-dev"),
             Environment("qa", "repository", repo="libs-qa"),
@@ -143,6 +198,8 @@ def test_builds_view_first_screen_on_artifactory(qtbot, bench, monkeypatch, tmp_
             Profile("bench", "artifactory", emu.url, environments=envs, records_repo="libs-dev")
         )
         loads = [_one_load(qtbot, emu) for _ in range(ROUNDS)]
+    finally:
+        emu.close()
     best = min(loads, key=lambda r: r["first"])
     first = bench.record(
         "i5", "Builds view: load start -> first rows painted (best of 3)", best["first"], "s", "< 1"
@@ -152,6 +209,12 @@ def test_builds_view_first_screen_on_artifactory(qtbot, bench, monkeypatch, tmp_
     bench.record("i5", "HTTP requests of one load", best["requests"], "requests")
     bench.record(
         "i5", "largest event-loop gap during a load (best of 3)", min(r["gap"] for r in loads), "ms"
+    )
+    bench.record(
+        "i5",
+        "largest event-loop gap during a load (worst of 3)",
+        max(r["gap"] for r in loads),
+        "ms",
     )
     bench.record("i5", "event-loop gap p99 during a load", best["p99"], "ms")
     assert first < TARGET
