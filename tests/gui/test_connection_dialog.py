@@ -275,3 +275,29 @@ def test_the_token_goes_to_the_keyring_only(
     assert secrets.get_secret(settings.token_account("acme")) == ARTIFACTORY_USERS["deployer"]
     text = settings.profiles_path().read_text()
     assert ARTIFACTORY_USERS["deployer"] not in text and ARTIFACTORY_TOKEN not in text
+
+
+def test_the_toolbar_adds_and_edits_profiles(
+    qtbot, window, artifactory: ArtifactoryEmulator
+) -> None:
+    actions = window.profile_actions
+    bar = window.findChild(QWidget, "profileBar")
+    names = {b.accessibleName() for b in bar.findChildren(QAbstractButton)}
+    assert names >= {"Add registry", "Edit"}
+    assert not actions.edit_action.isEnabled()  # no saved profile yet
+    actions.add_action.trigger()
+    dialog = actions.dialog
+    assert dialog is not None and dialog.isVisible() and dialog.editing is None
+    fill(dialog, artifactory.url, token=None)
+    with qtbot.waitSignal(dialog.saved, timeout=10_000):
+        dialog.save_button.click()
+    qtbot.waitUntil(lambda: window.loader.profile is not None, timeout=10_000)
+    assert window.loader.profile.name == "acme"
+    assert window.profile_combo.currentData() == "acme"
+    assert actions.edit_action.isEnabled()
+    actions.edit_action.trigger()
+    edit = actions.dialog
+    assert edit is not dialog and edit.editing == window.loader.profile
+    assert edit.url_edit.text() == artifactory.url
+    edit.reject()
+    qtbot.waitUntil(lambda: not window.loader.loading, timeout=20_000)
