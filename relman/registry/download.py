@@ -1,14 +1,10 @@
 """Downloads from a registry server: received, hashed and written at once; checked, resumed.
 
-A body is read as a pipeline over a small ring of large buffers (:data:`RING` x
-:data:`BLOCK_SIZE`, reused, so memory stays flat whatever the size):
-
-- the calling thread receives from the socket straight into a free buffer (``readinto`` of
-  the body as ``http.client`` reads it, no bytes object per block) and hands the buffer on;
-- each digest is computed on a thread of its own and the file is written on another: hashlib
-  and ``os.write`` release the GIL on large blocks, so on two cores receiving, hashing and
-  writing overlap, and a download costs about what its slowest part costs (SHA-256);
-- a buffer goes back to the ring once every consumer is done with it.
+A body goes through the pipeline of :mod:`~relman.registry.download_pipeline`: the calling
+thread receives from the socket straight into a free buffer of a small ring (``readinto`` of
+the body as ``http.client`` reads it, no bytes object per block), each digest is computed on
+a thread of its own and the file is written on another, so a download costs about what its
+slowest part costs (SHA-256, or the disk), with a few MiB in flight whatever its size.
 
 Only the digests that verification needs are computed: SHA-256 always (it names the cache
 file); SHA-1 and MD5 when the caller asks (:func:`fetch` returns all three, as
@@ -22,10 +18,9 @@ server gives no SHA-256 for the item and one of them is the only checksum it has
 - The digests are compared with the ``X-Checksum-Sha256/-Sha1/-Md5`` headers (those
   computed) and with the digests the caller expects (the build record's, the storage API's);
   a mismatch raises :class:`~relman.errors.VerificationError`.
-- A file is written beside its destination and renamed over it (``os.replace``) only when
-  every check has passed: a crash, a cancel or a failed check leaves nothing half-written.
-  Writeback of each block starts as soon as it is written (``posix_fadvise``), so the
-  ``fsync`` before the rename waits for the last few blocks only, not for the whole file.
+- A file is written beside its destination (around the page cache where the system allows
+  it), made durable (``fsync``) and renamed over it (``os.replace``) only when every check
+  has passed: a crash, a cancel or a failed check leaves nothing half-written.
 
 :func:`fetch_to_cache` keeps the bytes in the content-addressed download cache
 (``<cache>/downloads/ab/abcd…``, by SHA-256) that "verify now" and the sidecar reads use.
@@ -38,10 +33,8 @@ import hashlib
 import http.client
 import logging
 import os
-import queue
 import re
 import tempfile
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,22 +46,17 @@ from relman import paths
 from relman.errors import Cancelled, InputError, UsageError, VerificationError
 from relman.model import CancelToken, Digests, ProgressCallback
 from relman.registry.base import DIGESTS
+from relman.registry.download_pipeline import Pipeline, Reader, fill
 from relman.registry.http import ConnectionFailed, HttpClient
 
 logger = logging.getLogger(__name__)
 
-BLOCK_SIZE = 4 << 20
-#: Buffers in the ring: memory in flight is RING x BLOCK_SIZE, whatever the file size.
-RING = 4
 ATTEMPTS = 4
 _HEADERS = {"sha256": "X-Checksum-Sha256", "sha1": "X-Checksum-Sha1", "md5": "X-Checksum-Md5"}
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 #: What reading a body raises when the connection breaks (OSError: resets, timeouts, TLS).
 _BROKEN = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
-_FADVISE = hasattr(os, "posix_fadvise")
-
-Reader = Callable[[memoryview], int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,114 +194,6 @@ def _transfer(source: _Source, fd: int | None, algorithms: Sequence[str]) -> _Do
     return job
 
 
-class _Pipeline:
-    """The consumers of one body (a thread per digest, one for the file) and the ring of
-    buffers they share with the receiving thread. A consumer that fails (a full disk) keeps
-    returning buffers, so the receiver never waits forever; it sees the error at its next
-    :meth:`take`."""
-
-    def __init__(self, algorithms: Sequence[str], fd: int | None) -> None:
-        self.hashes = {name: hashlib.new(name) for name in algorithms}
-        self.failure: BaseException | None = None
-        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-        for _ in range(RING):
-            self._free.put(bytearray(BLOCK_SIZE))
-        work: list[Callable[[memoryview], object]] = [h.update for h in self.hashes.values()]
-        if fd is not None:
-            work.append(_Writer(fd).write)
-        self._queues: list[queue.SimpleQueue[_Job]] = []
-        self._threads: list[threading.Thread] = []
-        for fn in work:
-            jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
-            thread = threading.Thread(
-                target=self._consume, args=(fn, jobs), name="relman-download", daemon=True
-            )
-            thread.start()
-            self._queues.append(jobs)
-            self._threads.append(thread)
-
-    def take(self) -> bytearray:
-        """A free buffer (waiting for one while all are in use)."""
-        buf = self._free.get()
-        if self.failure is not None:
-            self._free.put(buf)
-            raise self.failure
-        return buf
-
-    def hand_on(self, buf: bytearray, size: int) -> None:
-        """Give the first ``size`` bytes of ``buf`` to every consumer; 0 returns it unused."""
-        if not size:
-            self._free.put(buf)
-            return
-        view = memoryview(buf)[:size]
-        countdown = _Countdown(len(self._queues), buf, self._free)
-        for jobs in self._queues:
-            jobs.put((view, countdown))
-
-    def close(self) -> None:
-        """Let the consumers finish what they hold, and wait for them."""
-        for jobs in self._queues:
-            jobs.put(None)
-        for thread in self._threads:
-            thread.join()
-        self._queues, self._threads = [], []
-
-    def hexdigests(self) -> dict[str, str]:
-        self.close()
-        if self.failure is not None:
-            raise self.failure
-        return {name: h.hexdigest() for name, h in self.hashes.items()}
-
-    def _consume(self, work: Callable[[memoryview], object], jobs: queue.SimpleQueue[_Job]) -> None:
-        while (job := jobs.get()) is not None:
-            view, countdown = job
-            if self.failure is None:
-                try:
-                    work(view)
-                except BaseException as exc:  # handed to the receiving thread
-                    self.failure = exc
-            countdown.done()
-
-
-class _Countdown:
-    """Returns a buffer to the ring once every consumer is done with it."""
-
-    __slots__ = ("_buf", "_free", "_left", "_lock")
-
-    def __init__(self, count: int, buf: bytearray, free: queue.SimpleQueue[bytearray]) -> None:
-        self._left = count
-        self._buf = buf
-        self._free = free
-        self._lock = threading.Lock()
-
-    def done(self) -> None:
-        with self._lock:
-            self._left -= 1
-            last = self._left == 0
-        if last:
-            self._free.put(self._buf)
-
-
-_Job = tuple[memoryview, _Countdown] | None
-
-
-class _Writer:
-    """Writes blocks to a file and starts the writeback of each one at once (Linux writes
-    dirty pages on ``POSIX_FADV_DONTNEED``), so that the final ``fsync`` has little left."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self.written = 0
-
-    def write(self, view: memoryview) -> None:
-        start = self.written
-        self.written += len(view)
-        while view:
-            view = view[os.write(self.fd, view) :]
-        if _FADVISE:
-            os.posix_fadvise(self.fd, start, self.written - start, os.POSIX_FADV_DONTNEED)
-
-
 class _Download:
     """One download in progress: the file, the pipeline, the bytes held so far and what the
     first answer said about the bytes (size, checksum headers, ranges)."""
@@ -323,7 +203,7 @@ class _Download:
         self.label = source.label
         self.fd = fd
         self.algorithms = tuple(algorithms)
-        self.pipeline: _Pipeline | None = None
+        self.pipeline: Pipeline | None = None
         self.digests: dict[str, str] = {}
         self.done = 0
         self.total: int | None = None
@@ -366,13 +246,13 @@ class _Download:
                 if response.status_code != 200:
                     raise _CutShort(self, None)
             if self.pipeline is None:
-                self.pipeline = _Pipeline(self._algorithms(), self.fd)
+                self.pipeline = Pipeline(self._algorithms(), self.fd)
             reader = _body_reader(response)
             while True:
                 if source.cancel is not None and source.cancel.cancelled:
                     raise Cancelled()
                 buf = self.pipeline.take()
-                size, broken = _fill(reader, buf)
+                size, broken = fill(reader, buf, _BROKEN)
                 self.pipeline.hand_on(buf, size)
                 self.done += size
                 if size and source.progress is not None:
@@ -441,22 +321,6 @@ def _body_reader(response: requests.Response) -> Reader:
         return len(data)
 
     return decoded
-
-
-def _fill(read: Reader, buf: bytearray) -> tuple[int, BaseException | None]:
-    """Fill ``buf`` from the body: how many bytes it holds (fewer at the end of the body),
-    and what broke the connection if something did (the bytes before it are kept)."""
-    view = memoryview(buf)
-    size = 0
-    try:
-        while size < len(buf):
-            got = read(view[size:])
-            if not got:
-                break
-            size += got
-    except _BROKEN as exc:
-        return size, exc
-    return size, None
 
 
 class _CutShort(ConnectionFailed):

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import mmap
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,14 +19,14 @@ import pytest
 
 from relman.errors import Cancelled, InputError, UsageError, VerificationError
 from relman.model import CancelToken
-from relman.registry import download
+from relman.registry import download, download_pipeline
 from relman.registry.artifactory import ArtifactoryRegistry
 from relman.registry.base import NotFound
 from relman.registry.http import ConnectionFailed
 from tests.emulators.artifactory import ArtifactoryEmulator, Fault, StoredFile
 from tests.emulators.fixtures import ARTIFACTORY_TOKEN
 
-DATA = os.urandom(2 * download.BLOCK_SIZE + 12345)  # three blocks of the pipeline
+DATA = os.urandom(2 * download_pipeline.BLOCK_SIZE + 12345)  # three blocks of the pipeline
 PATH = "app/1/app.bin"
 
 
@@ -222,7 +224,7 @@ def incoming() -> list[str]:
 def test_the_cache_resumes_a_reset_inside_a_block(
     artifactory: ArtifactoryEmulator, reg: ArtifactoryRegistry
 ) -> None:
-    cut = download.BLOCK_SIZE + 4099  # in the second block, not on a page boundary
+    cut = download_pipeline.BLOCK_SIZE + 4099  # in the second block, not on a page boundary
     artifactory.inject(Fault(method="GET", path=f"^/libs-dev/{PATH}$", kind="short", after=cut))
     seen: list[int] = []
     path = reg.download_to_cache("libs-dev", PATH, progress=lambda d, _t: seen.append(d))
@@ -240,7 +242,7 @@ def test_a_server_without_ranges_gets_a_whole_new_download(
             method="GET",
             path=f"^/libs-dev/{PATH}$",
             kind="reset",
-            after=download.BLOCK_SIZE + 10,
+            after=download_pipeline.BLOCK_SIZE + 10,
             headers={"Accept-Ranges": "none"},
         )
     )
@@ -322,7 +324,7 @@ def test_a_write_that_fails_stops_the_download_and_leaves_nothing(
 
     limit = resource.getrlimit(resource.RLIMIT_FSIZE)
     handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (download.BLOCK_SIZE + 4096, limit[1]))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (download_pipeline.BLOCK_SIZE + 4096, limit[1]))
     try:
         with pytest.raises(
             InputError, match=r"app.bin: cannot write the download \(File too large"
@@ -368,3 +370,27 @@ def test_a_compressed_body_is_decoded_before_it_is_hashed() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="O_DIRECT is Linux's")
+def test_the_file_is_written_around_the_page_cache_until_a_block_is_not_whole(
+    tmp_path: Path,
+) -> None:
+    import fcntl
+
+    def direct(fd: int) -> bool:
+        return bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT)
+
+    block = mmap.mmap(-1, 3 * mmap.PAGESIZE)
+    block.write(os.urandom(len(block)))
+    fd = os.open(tmp_path / "out", os.O_WRONLY | os.O_CREAT)
+    try:
+        writer = download_pipeline.FileWriter(fd)
+        writer.write(memoryview(block))
+        assert writer.direct and direct(fd)
+        writer.write(memoryview(block)[:100])  # the last block of a body: ordinary writes
+        assert not writer.direct and not direct(fd)
+        writer.write(memoryview(block))
+    finally:
+        os.close(fd)
+    assert (tmp_path / "out").read_bytes() == bytes(block) + block[:100] + bytes(block)
