@@ -11,7 +11,8 @@ import pytest
 from PySide6.QtWidgets import QAbstractButton, QDialog, QLabel, QLineEdit, QWidget
 
 from relman import secrets, settings
-from relman.gui.connection_dialog import TLS_HINT, ConnectionDialog, EnvironmentsModel
+from relman.gui.connection_dialog import TLS_HINT, ConnectionDialog
+from relman.gui.connection_widgets import EnvironmentsModel
 from relman.gui.icons import IconSet
 from relman.model import Environment, Profile
 from tests.emulators.artifactory import ArtifactoryEmulator
