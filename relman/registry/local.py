@@ -54,7 +54,7 @@ import logging
 import os
 import stat
 import urllib.parse
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -252,7 +252,8 @@ class LocalRegistry:
         folder = self._repo_dir(repo)
         start = self._file(repo, under) if under else folder
         real_root = os.path.realpath(folder)
-        for full, rel, is_link in _walk_files(str(start), str(folder)):
+        listing = self._index.listing if self._index is not None else _list_folder
+        for full, rel, is_link in _walk_files(str(start), str(folder), listing):
             # Only a symbolic link can lead outside: plain entries reached without following
             # links are inside by construction, and the realpath check costs a syscall per
             # path segment (too much for 50,000 items in one lineage scan).
@@ -818,27 +819,45 @@ class LocalRegistry:
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _walk_files(start: str, folder: str) -> Iterator[tuple[str, str, bool]]:
+def _list_folder(path: str) -> list[tuple[str, str]] | None:
+    """``(name, kind)`` of a folder's entries sorted by name (kind ``d`` a folder, ``l`` a
+    symbolic link, ``f`` anything else); None when it is not a folder (any more)."""
+    try:
+        entries = sorted(os.scandir(path), key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return [
+        (e.name, "d" if e.is_dir(follow_symlinks=False) else "l" if e.is_symlink() else "f")
+        for e in entries
+    ]
+
+
+def _walk_files(
+    start: str,
+    folder: str,
+    listing: Callable[[str], list[tuple[str, str]] | None] = _list_folder,
+) -> Iterator[tuple[str, str, bool]]:
     """``(full path, repository-relative path, is a symbolic link)`` of every file below
     ``start``, in ``os.walk`` order (a folder's files sorted, then its sub-folders sorted);
-    symbolic links to folders are not followed."""
+    symbolic links to folders are not followed. ``listing`` lists one folder (the index's
+    cached listings within :meth:`LocalRegistry.indexed`)."""
     prefix = os.path.relpath(start, folder).replace(os.sep, "/")
     stack = [(start, "" if prefix == "." else prefix + "/")]
     while stack:
         here, prefix = stack.pop()
-        try:
-            entries = sorted(os.scandir(here), key=lambda e: e.name)
-        except (FileNotFoundError, NotADirectoryError):
+        entries = listing(here)
+        if entries is None:
             continue
         folders = []
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                folders.append((entry.path, prefix + entry.name + "/"))
-            elif entry.is_symlink():
-                if not Path(entry.path).is_dir():
-                    yield entry.path, prefix + entry.name, True
+        base = here + os.sep
+        for name, kind in entries:
+            if kind == "d":
+                folders.append((base + name, prefix + name + "/"))
+            elif kind == "l":
+                if not os.path.isdir(base + name):  # noqa: PTH112 - 50,000 paths
+                    yield base + name, prefix + name, True
             else:
-                yield entry.path, prefix + entry.name, False
+                yield base + name, prefix + name, False
         stack.extend(reversed(folders))
 
 

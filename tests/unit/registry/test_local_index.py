@@ -275,3 +275,30 @@ def test_a_cycle_made_while_paused_is_still_collected_later() -> None:
         del a, b
     assert probe
     assert gc.collect() >= 2
+
+
+def test_folder_listings_come_from_the_index_until_a_folder_changes(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.build("acme", 1, {"app.tgz": b"app"})
+    scan(LocalRegistry(world.registry.root))
+    listed: list[str] = []
+    real = local_module._list_folder
+
+    def counting(path: str) -> object:
+        listed.append(path)
+        return real(path)
+
+    monkeypatch.setattr(local_module, "_list_folder", counting)
+    scan(LocalRegistry(world.registry.root))
+    assert listed == []  # every folder of repos/ unchanged: listed from the index
+    folder = world.registry.root / "repos" / "libs-dev" / "acme" / "1"
+    (folder / "by-hand.bin").write_bytes(b"put there by hand")
+    items = scan(LocalRegistry(world.registry.root))
+    assert listed == [str(folder)]  # only the folder that changed is listed again
+    assert ("libs-dev", "acme/1/by-hand.bin") in items
+    outside = world.registry.root.parent / "outside.bin"
+    outside.write_bytes(b"secret")
+    (folder / "link.bin").symlink_to(outside)
+    items = scan(LocalRegistry(world.registry.root))
+    assert ("libs-dev", "acme/1/link.bin") not in items  # a link out is never followed
