@@ -336,6 +336,18 @@ def test_a_write_that_fails_stops_the_download_and_leaves_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_download_over_tls_is_read_straight_into_the_ring(
+    artifactory_tls: tuple[ArtifactoryEmulator, Path],
+) -> None:
+    emu, bundle = artifactory_tls
+    emu.deploy("libs-dev", PATH, DATA)
+    emu.inject(Fault(method="GET", path=f"^/libs-dev/{PATH}$", kind="reset", after=1 << 20))
+    with ArtifactoryRegistry(emu.url, token=ARTIFACTORY_TOKEN, ca_bundle=str(bundle)) as tls:
+        path = tls.download_to_cache("libs-dev", PATH, sha256=digests(DATA)["sha256"])
+        assert path.read_bytes() == DATA
+        assert tls.hash_remote("libs-dev", PATH)[1] == {"sha256": digests(DATA)["sha256"]}
+
+
 class _Compressing(BaseHTTPRequestHandler):
     """A proxy that compresses the body although the client asked for ``identity``."""
 
