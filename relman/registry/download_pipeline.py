@@ -25,7 +25,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 
-#: 4 MiB blocks were measured fastest on two cores (1 and 2 MiB: 5-20 % slower).
+#: 4 MiB blocks were measured fastest on two cores (1 and 2 MiB: 5-23 % slower).
 BLOCK_SIZE = 4 << 20
 #: Buffers in the ring.
 RING = 4
@@ -135,13 +135,13 @@ class FileWriter:
     """Writes each block whole to a file, around the page cache (``O_DIRECT``) where the
     system offers it.
 
-    Measured on a two-core VM: filling the page cache with a 1 GiB download cost 1.5-3 s of
-    CPU (more than receiving and hashing it), direct writes about nothing, and they overlap
-    with the transfer instead of waiting for the final ``fsync``: the download to the cache
-    went from 2.2-3.3 s to 1.0-1.4 s. A block whose size is not a multiple of the page (the
-    last one, or the end of a body cut short) and any failing direct write switch the file
-    to ordinary writes for the rest; a real failure (a full disk) then fails again, and is
-    raised.
+    Measured on a two-core VM: filling the page cache with a 1 GiB download cost 0.3-3 s of
+    CPU (most often 1.5-2 s, more than receiving and hashing it), direct writes about 0.05 s,
+    and they overlap with the transfer instead of waiting for the final ``fsync``: the
+    download to the cache went from 1.0-3.4 s to 0.67-0.78 s (docs/benchmarks.md, issue 5).
+    A block whose size is not a multiple of the page (the last one, or the end of a body cut
+    short) and any failing direct write switch the file to ordinary writes for the rest; a
+    real failure (a full disk) then fails again, and is raised.
     """
 
     def __init__(self, fd: int) -> None:
