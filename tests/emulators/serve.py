@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -62,7 +63,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _wait_for_eof(stop: threading.Event) -> None:
-    sys.stdin.buffer.read()
+    # The file descriptor, not sys.stdin: a daemon thread blocked inside the buffered reader
+    # holds its lock, and the interpreter aborts on it at exit (after a SIGTERM).
+    while os.read(sys.stdin.fileno(), 4096):
+        pass
     stop.set()
 
 
