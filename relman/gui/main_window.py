@@ -13,17 +13,21 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from relman import APP_NAME
+from relman.release.lineage import find_builds
 
 from .about import AboutDialog
 from .approvals_page import ApprovalsPage
@@ -225,12 +229,52 @@ class MainWindow(QMainWindow):
         )
         self.auditor_action = bar.addWidget(self.auditor_badge)
         self.auditor_action.setVisible(False)
+        # Ctrl+K: a build, an identity, a commit, a SHA-256 or an artifact name -> its lineage.
+        self.search_field = QLineEdit()
+        self.search_field.setAccessibleName("Search builds")
+        self.search_field.setPlaceholderText("Search: identity, commit, SHA-256, artifact (Ctrl+K)")
+        self.search_field.setToolTip(
+            "A build (NAME/NUMBER), a build identity, a commit (7+ hex digits), a SHA-256 "
+            "(8+ hex digits) or an artifact's file name: Enter shows its lineage"
+        )
+        self.search_field.setClearButtonEnabled(True)
+        for button in self.search_field.findChildren(QToolButton):
+            button.setAccessibleName("Clear search")
+        self.search_field.setMinimumWidth(320)
+        self.search_field.returnPressed.connect(lambda: self.search(self.search_field.text()))
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        bar.addWidget(spacer)
+        bar.addWidget(self.search_field)
+        focus = QShortcut(QKeySequence("Ctrl+K"), self)
+        focus.activated.connect(self._focus_search)
         self.addToolBar(bar)
         self.loader.changed.connect(self._show_auditor_mode)
         self.loader.profiles_changed.connect(self._fill_profiles)
         self.profile_combo.activated.connect(
             lambda i: self.loader.select(self.profile_combo.itemData(i))
         )
+
+    def _focus_search(self) -> None:
+        self.search_field.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_field.selectAll()
+
+    def search(self, query: str) -> bool:
+        """Show the lineage of the newest build ``query`` names (see :func:`find_builds`);
+        say in the status bar what was found, or that nothing was."""
+        text = query.strip()
+        if not text:
+            return False
+        lineage = self.loader.lineage
+        found = find_builds(lineage, text) if lineage is not None else []
+        if not found or not self.lineage_page.show_build(found[0].label):
+            why = "no lineage loaded yet" if lineage is None else "no build, commit or artifact"
+            self.statusBar().showMessage(f"{why} matches {text!r}", 8000)
+            return False
+        self.show_page("Lineage")
+        more = f" (and {len(found) - 1} more: the newest is shown)" if len(found) > 1 else ""
+        self.statusBar().showMessage(f"{found[0].label} matches {text!r}{more}", 8000)
+        return True
 
     def _fill_profiles(self) -> None:
         combo = self.profile_combo

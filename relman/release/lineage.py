@@ -40,7 +40,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -221,6 +221,33 @@ class Lineage:
             "builds": [_build_json(b) for b in self.builds],
             "findings": [f.to_json() for f in self.findings],
         }
+
+
+def find_builds(lineage: Lineage, query: str) -> list[BuildNode]:
+    """The builds a search names, newest first: a build ``NAME/NUMBER``, a build identity (or
+    its start, ``20261126T143005Z.42``), a commit (7 hex digits or more), an artifact's SHA-256
+    (8 hex digits or more) or an artifact's file name. Case does not matter; nothing found is
+    an empty list."""
+    text = query.strip()
+    wanted = text.lower()
+    if not wanted:
+        return []
+    hexadecimal = bool(_HEX.fullmatch(wanted))
+
+    def matches(b: BuildNode) -> bool:
+        if b.label.lower() == wanted or str(b.identity or "").lower().startswith(wanted):
+            return True
+        if hexadecimal and len(wanted) >= 7 and (b.commit or "").lower().startswith(wanted):
+            return True
+        for art in b.artifacts:
+            if art.name.lower() == wanted:
+                return True
+            if hexadecimal and len(wanted) >= 8 and (art.sha256 or "").startswith(wanted):
+                return True
+        return False
+
+    found = [b for b in lineage.builds if matches(b)]
+    return sorted(found, key=lambda b: b.started or _OLDEST, reverse=True)
 
 
 def build_lineage(
@@ -974,6 +1001,7 @@ def _renamed(check: SignatureCheck, source: str) -> SignatureCheck:
 
 
 _VARIANTS_SHOWN = 4
+_OLDEST = datetime.min.replace(tzinfo=UTC)
 
 
 def _owner(obj: object, name: str) -> type | None:

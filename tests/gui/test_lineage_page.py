@@ -178,3 +178,30 @@ def test_findings_model_passes_the_model_tester(qtmodeltester, page) -> None:
     qtmodeltester.check(model, force_py=True)
     model.set_findings(())
     qtmodeltester.check(model, force_py=True)
+
+
+def test_ctrl_k_search_jumps_to_the_lineage_of_what_it_names(qtbot, demo_home, window) -> None:  # noqa: F811
+    wait_loaded(qtbot, window)
+    window.show_page("Builds")
+    build = promoted_build(window.loader.lineage)
+    qtbot.keyClick(window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    assert window.search_field.hasFocus()
+    artifact = build.artifacts[0]
+    for query in (build.label, build.commit[:9], artifact.sha256[:10], str(build.identity)):
+        window.show_page("Builds")
+        window.search_field.setText(query)
+        qtbot.keyClick(window.search_field, Qt.Key.Key_Return)
+        assert window.current_page_name() == "Lineage", query
+        node = window.lineage_page.selected_node()
+        assert node is not None and node.key[0] == "build"
+        assert node.key[1] in {
+            b.label for b in window.loader.lineage.builds if b.commit == build.commit
+        }
+        assert "matches" in window.statusBar().currentMessage()
+    window.show_page("Builds")
+    assert not window.search("no-such-thing")
+    assert window.current_page_name() == "Builds"
+    assert (
+        window.statusBar().currentMessage()
+        == "no build, commit or artifact matches 'no-such-thing'"
+    )

@@ -15,7 +15,7 @@ from relman.model import CancelToken, Environment, Profile
 from relman.registry import buildinfo
 from relman.registry.base import NotFound
 from relman.registry.local import LocalRegistry
-from relman.release.lineage import FINDING_KINDS, Lineage, build_lineage
+from relman.release.lineage import FINDING_KINDS, Lineage, build_lineage, find_builds
 from relman.verify.signatures.base import Context
 from tests.fast_registry import DirectWriter
 from tests.unit.release.lineage_support import ENVIRONMENTS, World, commit_of, cosign, public
@@ -539,3 +539,24 @@ def test_odd_corners(world: World) -> None:
         "libs-dev/acme/1/app.tgz.sig",
         "libs-qa/acme/1/app.tgz.sig",
     ]
+
+
+def test_find_builds_by_label_identity_commit_digest_or_artifact_name(world: World) -> None:
+    one = world.build("acme", 1, {"app.tgz": b"one"})
+    two = world.build("acme", 2, {"app.tgz": b"two", "lib.so": b"lib"}, hours=1)
+    other = world.build("other", 1, {"tool.bin": b"tool"}, commit=commit_of("x"), hours=2)
+    result = lineage(world)
+
+    def labels(query: str) -> list[str]:
+        return [b.label for b in find_builds(result, query)]
+
+    assert labels("acme/2") == ["acme/2"] and labels(" ACME/1 ") == ["acme/1"]
+    assert labels(str(two.identity)) == ["acme/2"]
+    assert labels(str(one.identity)[:16]) == ["acme/1"]  # its start time: a prefix
+    assert labels(one.vcs_revision[:7]) == ["acme/2", "acme/1"]  # one commit, newest first
+    assert labels(other.vcs_revision[:12].upper()) == ["other/1"]
+    assert labels(one.vcs_revision[:6]) == []  # a commit needs 7 digits
+    sha = hashlib.sha256(b"lib").hexdigest()
+    assert labels(sha[:8]) == ["acme/2"] and labels(sha[:7]) == []
+    assert labels("app.tgz") == ["acme/2", "acme/1"] and labels("TOOL.BIN") == ["other/1"]
+    assert labels("") == [] and labels("nothing-like-it") == []
