@@ -31,6 +31,8 @@ class EnvironmentsPage(QWidget):
     """Applications x environments; emits ``build_selected`` with the card's BuildNode."""
 
     build_selected = Signal(object)
+    #: Two environments' headers clicked one after the other: compare them (the Diff page).
+    compare_requested = Signal(str, str)
 
     def __init__(self, loader: LineageLoader, icons: IconSet, parent: QWidget | None = None):
         super().__init__(parent)
@@ -63,6 +65,10 @@ class EnvironmentsPage(QWidget):
         layout.addLayout(self.summary_row)
         layout.addWidget(self.stack, 1)
         self.board.selectionModel().selectionChanged.connect(self._selection_changed)
+        header = self.board.horizontalHeader()
+        header.setToolTip("Click two environments' headers to compare them")
+        header.sectionClicked.connect(self._header_clicked)
+        self._compare_first: str | None = None
         loader.changed.connect(self.refresh)
         self._shown: Lineage | None = None
         self.refresh()
@@ -100,6 +106,23 @@ class EnvironmentsPage(QWidget):
         self.summary_row.addWidget(toolbar)
         self.board.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.board.addActions(list(actions))
+
+    def _header_clicked(self, column: int) -> None:
+        """The first header names one side of a comparison, the next another: their diff."""
+        if not 0 <= column < len(self.model.envs):
+            return
+        env = self.model.envs[column]
+        first, self._compare_first = self._compare_first, None
+        if first is None or first == env:
+            self._compare_first = env if first is None else None
+            self.summary.setText(
+                f"Compare {env} with… (click another environment's header)"
+                if self._compare_first
+                else "Comparison cancelled"
+            )
+            return
+        self.refresh()
+        emit(self.compare_requested, first, env)
 
     def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         indexes = self.board.selectionModel().selectedIndexes()

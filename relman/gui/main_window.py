@@ -174,6 +174,7 @@ class MainWindow(QMainWindow):
         self.approvals_page.promote_requested.connect(self.promote_actions.open_dialog)
         self.approvals_page.count_changed.connect(self._show_approvals_count)
         self.promote_actions.registry_changed.connect(self.loader.reload)
+        self.environments_page.compare_requested.connect(self._compare)
         self.promote_actions.refused.connect(lambda why: self.statusBar().showMessage(why, 8000))
         self.builds_page.table.doubleClicked.connect(self._open_lineage)
         self.pages.currentChanged.connect(self._page_changed)
@@ -254,6 +255,11 @@ class MainWindow(QMainWindow):
         self.profile_combo.activated.connect(
             lambda i: self.loader.select(self.profile_combo.itemData(i))
         )
+
+    def _compare(self, a: str, b: str) -> None:
+        """Two environments picked on the board: the Diff page compares them."""
+        self.diff_page.choose(a, b)
+        self.show_page("Diff")
 
     def _focus_search(self) -> None:
         self.search_field.setFocus(Qt.FocusReason.ShortcutFocusReason)

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QAbstractItemModelTester
 
 from relman.gui.environments_model import Card, CardRole, EnvironmentsModel
@@ -108,3 +109,24 @@ def test_empty_state_without_a_profile(window) -> None:
     page = window.environments_page
     assert page.stack.currentWidget() is page.message
     assert "relman demo" in page.message.text()
+
+
+def test_two_headers_clicked_show_their_diff(qtbot, board) -> None:
+    page = board.environments_page
+    header = page.board.horizontalHeader()
+    envs = page.model.envs
+    assert len(envs) >= 3
+
+    def click(column: int) -> None:
+        rect = header.sectionViewportPosition(column) + header.sectionSize(column) // 2
+        qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(rect, 5))
+
+    click(1)
+    assert board.current_page_name() == "Environments"
+    assert page.summary.text().startswith(f"Compare {envs[1]} with")
+    click(1)  # the same header again: no comparison
+    assert page.summary.text() == "Comparison cancelled"
+    click(0)
+    click(2)
+    assert board.current_page_name() == "Diff"
+    assert board.diff_page.environments() == (envs[0], envs[2])
