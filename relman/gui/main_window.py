@@ -273,11 +273,12 @@ class MainWindow(QMainWindow):
             return False
         lineage = self.loader.lineage
         found = find_builds(lineage, text) if lineage is not None else []
-        if not found or not self.lineage_page.show_build(found[0].label):
+        if not found:
             why = "no lineage loaded yet" if lineage is None else "no build, commit or artifact"
             self.statusBar().showMessage(f"{why} matches {text!r}", 8000)
             return False
-        self.show_page("Lineage")
+        self.show_page("Lineage")  # first: the graph fits the view it is drawn in
+        self.lineage_page.show_build(found[0].label)
         more = f" (and {len(found) - 1} more: the newest is shown)" if len(found) > 1 else ""
         self.statusBar().showMessage(f"{found[0].label} matches {text!r}{more}", 8000)
         return True
