@@ -15,6 +15,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from relman.cli.common import Parser, print_json
+from relman.errors import EXIT_FAILED
 
 if TYPE_CHECKING:
     from relman.model import Profile
@@ -259,6 +260,9 @@ def _document(plan: Plan, result: Preflight, executed: dict[str, Any] | None) ->
 
 # -- approve -------------------------------------------------------------------------------
 
+#: Checks an approval does not wait for: they pass only when the promoter promotes.
+_WAIT_FOR_PROMOTER = frozenset({"promoter", "approvals"})
+
 
 def cmd_approve(args: argparse.Namespace) -> int:
     from relman.release.promotion import Engine, Promoter, Request
@@ -268,6 +272,23 @@ def cmd_approve(args: argparse.Namespace) -> int:
     engine = Engine(registry, profile)
     name, number = split_build(args.build)
     plan = engine.plan(Request(name, number, args.to, rollback=args.rollback))
+    # The approver reviews what the promoter will meet: every check but the ones that wait
+    # for the promoter (the promoter's key, the approvals being given now).
+    result = engine.preflight(plan)
+    blocking = [c for c in result.failed if c.name not in _WAIT_FOR_PROMOTER]
+    if blocking:
+        names = ", ".join(c.name for c in blocking)
+        if args.json:
+            document = _document(plan, result, None)
+            document["ok"] = False
+            print_json(document)
+        else:
+            _print_plan(plan)
+            print("checks:")
+            for check in result.checks:
+                _print_check(check)
+            print(f"not approved: {len(blocking)} checks fail ({names}); nothing was written")
+        return EXIT_FAILED
     approved = engine.approve(plan, approver)
     trusted = any(k.fingerprint == approver.fingerprint for k in engine.context.keys)
     if args.json:
@@ -279,10 +300,14 @@ def cmd_approve(args: argparse.Namespace) -> int:
                 "approval_sha256": approved.sha256,
                 "stored": approved.write.target,
                 "trusted_here": trusted,
+                "checks": result.to_json(),
             }
         )
         return 0
     _print_plan(plan)
+    print("checks:")
+    for check in result.checks:
+        _print_check(check)
     _print_writes(plan, dry_run=True)
     print(f"approved by {approver.name}: plan {plan.digest}")
     print(f"  stored as {approved.write.target}")

@@ -382,3 +382,24 @@ def test_an_approval_by_a_key_not_trusted_here(relman_cli, world: World) -> None
     [(target, _)] = world.registry.approvals("acme", "1")
     assert target == "qa"
     assert [e.event for e in AuditLog().entries()] == ["approval"]
+
+
+@with_keyring
+def test_approve_shows_the_checks_and_refuses_what_cannot_be_promoted(
+    relman_cli, keys: World
+) -> None:
+    assert relman_cli(*PROMOTE, "--to", "qa", "--key", "rm-anna", "--yes").code == 0
+    approve = ("approve", "--profile", "acme", "--build", "acme/1", "--to", "prod")
+    (keys.registry.root / "repos" / "libs-qa" / "acme" / "1" / "app.tgz").write_bytes(b"evil")
+    before = snapshot(keys.registry.root)
+    run = relman_cli(*approve, "--key", "rm-ben")
+    assert run.code == 1, run.err
+    assert "  FAIL  bytes" in run.out
+    assert run.out.splitlines()[-1].startswith("not approved: ")
+    assert "(bytes, signatures); nothing was written" in run.out.splitlines()[-1]
+    run = relman_cli(*approve, "--key", "rm-ben", "--json")
+    doc = json.loads(run.out)
+    assert run.code == 1 and doc["ok"] is False and doc["executed"] is False
+    assert {c["name"] for c in doc["checks"] if not c["ok"]} >= {"bytes", "approvals"}
+    assert snapshot(keys.registry.root) == before
+    assert keys.registry.approvals("acme", "1") == []
