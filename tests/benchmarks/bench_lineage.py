@@ -161,11 +161,19 @@ def test_4_lineage_5000_builds(bench, registry: tuple[str, Path]) -> None:
         # Findings: every artifact unsigned (unsigned registry) or none at all (signed).
         assert run["findings"] == (BUILDS * ARTIFACTS if kind == "unsigned" else 0)
     label = f"lineage of {BUILDS:,} builds x {ARTIFACTS} artifacts, {kind}"
-    bench.record("4", f"{label}, cold cache: wall", cold["seconds"], "s", "< 2 s")
-    bench.record("4", f"{label}, cold cache: peak RSS", cold["rss_mb"], "MB", "< 300 MB")
-    bench.record("4", f"{label}, warm cache: wall", best["seconds"], "s", "< 2 s")
+    # The target is asserted on the registry the issue names, warm; the rest is reported.
+    asserted = kind == "unsigned"
+    time_target = "< 2 s" if asserted else ""
+    memory_target = "< 300 MB" if asserted else ""
+    bench.record("4", f"{label}, cold cache: wall", cold["seconds"], "s")
+    bench.record("4", f"{label}, cold cache: peak RSS", cold["rss_mb"], "MB", memory_target)
+    bench.record(
+        "4", f"{label}, warm cache: wall, best of {RUNS}", best["seconds"], "s", time_target
+    )
     bench.record("4", f"{label}, warm cache: CPU", best["cpu"], "s")
-    bench.record("4", f"{label}, warm cache: peak RSS", max(r["rss_mb"] for r in warm), "MB")
-    if kind == "unsigned":
+    bench.record(
+        "4", f"{label}, warm cache: peak RSS", max(r["rss_mb"] for r in warm), "MB", memory_target
+    )
+    if asserted:
         assert best["seconds"] < 2.0, f"warm lineage took {best['seconds']:.2f} s"
         assert max(r["rss_mb"] for r in (cold, *warm)) < 300
