@@ -32,7 +32,7 @@ from PySide6.QtGui import QFont, QFontDatabase
 from relman.errors import RelmanError
 from relman.model import CancelToken, ProgressCallback
 from relman.release.audit import AuditLog, ChainReport, Entry, Problem
-from relman.release.lineage import gc_paused
+from relman.release.gc_pause import gc_paused
 
 from .builds_model import exact
 from .icons import IconSet

@@ -6,7 +6,7 @@ immutable :class:`Lineage` that the command line prints and the GUI views read. 
 re-hashes bytes: digests are the ones the registry recorded (the "verify now" action
 re-hashes). Signature sidecars are checked with the recorded digest, each distinct one once a
 run, and those that verified are kept in relman's cache folder for the next run (keyed by the
-sidecar's bytes, the artifact's digest and the trust store; see :class:`_VerifyCache`).
+sidecar's bytes, the artifact's digest and the trust store; see :class:`VerifyCache`).
 
 An artifact of a build is located by its SHA-256 and by the ``build.name``/``build.number``
 properties a deploy sets. It is in an environment when one of its locations is in the
@@ -32,24 +32,18 @@ Findings (:data:`FINDING_KINDS`):
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
-import json
 import logging
 import re
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from relman import paths
 from relman.errors import RelmanError, UsageError
 from relman.model import (
     DEFAULT_LABEL_PROPERTY,
     ArtifactRecord,
-    BuildIdentity,
     BuildRecord,
     CancelToken,
     Environment,
@@ -60,194 +54,38 @@ from relman.model import (
 from relman.registry.base import SIDECAR_SUFFIXES, SIGNATURE_SIDECARS, NotFound, Registry
 from relman.registry.local import LocalRegistry
 from relman.release import records
+from relman.release.gc_pause import gc_paused
+from relman.release.lineage_cache import VerifyCache, check_key
+from relman.release.lineage_model import (
+    FINDING_KINDS,
+    ArtifactNode,
+    BuildNode,
+    Finding,
+    Lineage,
+    Promotion,
+    SignatureCheck,
+    find_builds,
+)
 from relman.verify.signatures.base import Artifact, Context, SignatureFormatError
 from relman.verify.signatures.dispatch import prepare_bytes
 
+__all__ = [
+    "FINDING_KINDS",
+    "ArtifactNode",
+    "BuildNode",
+    "Finding",
+    "Lineage",
+    "Promotion",
+    "SignatureCheck",
+    "build_lineage",
+    "find_builds",
+    "gc_paused",
+]
+
 logger = logging.getLogger(__name__)
 
-FINDING_KINDS = (
-    "rebuilt",
-    "overwritten",
-    "untraceable",
-    "unsigned",
-    "bad-signature",
-    "skipped-stage",
-    "unverified-promotion",
-)
 _HEX = re.compile(r"[0-9a-f]+")
 _CHECKABLE = frozenset({"sha256"})
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """A problem lineage found: ``build`` is ``NAME/NUMBER`` (None for a stray item),
-    ``artifact`` the artifact's name, ``location`` the ``repo/path`` concerned, if any."""
-
-    kind: str
-    build: str | None
-    artifact: str | None
-    detail: str
-    location: str | None = None
-
-    def __str__(self) -> str:
-        where = " ".join(x for x in (self.build, self.artifact) if x)
-        return f"{self.kind}  {where}: {self.detail}" if where else f"{self.kind}: {self.detail}"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "build": self.build,
-            "artifact": self.artifact,
-            "detail": self.detail,
-            "location": self.location,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class SignatureCheck:
-    """One signature sidecar of one location: ``status`` is ``verified``, ``failed`` or
-    ``not-checked`` (a format that needs the bytes, which lineage does not read)."""
-
-    sidecar: str
-    format: str
-    status: str
-    detail: str
-    signer: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Promotion:
-    """A promotion record on the edge build -> ``environment``: who, when, and whether it
-    holds (signature by a trusted key, and claims that match the build)."""
-
-    environment: str
-    source: str | None
-    ok: bool
-    detail: str
-    signer: str | None = None
-    promoter: str | None = None
-    time: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ArtifactNode:
-    """An artifact of a build, where the registry holds it, and its signatures.
-
-    ``location_environments[i]`` are the environments ``locations[i]`` is in."""
-
-    name: str
-    path: str | None
-    sha256: str | None
-    locations: tuple[Location, ...] = ()
-    location_environments: tuple[tuple[str, ...], ...] = ()
-    environments: tuple[str, ...] = ()
-    signatures: tuple[SignatureCheck, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class BuildNode:
-    """A build, its artifacts, the environments it is in (profile order) and its promotions."""
-
-    record: BuildRecord
-    artifacts: tuple[ArtifactNode, ...] = ()
-    environments: tuple[str, ...] = ()
-    promotions: tuple[Promotion, ...] = ()
-
-    @property
-    def name(self) -> str:
-        return self.record.name
-
-    @property
-    def number(self) -> str:
-        return self.record.number
-
-    @property
-    def label(self) -> str:
-        return f"{self.record.name}/{self.record.number}"
-
-    @property
-    def identity(self) -> BuildIdentity | None:
-        return self.record.identity
-
-    @property
-    def commit(self) -> str | None:
-        return self.record.vcs_revision
-
-    @property
-    def started(self) -> datetime | None:
-        return self.record.started
-
-    @property
-    def furthest(self) -> str | None:
-        """The last environment, in profile order, the build has reached."""
-        return self.environments[-1] if self.environments else None
-
-    def promotions_to(self, environment: str) -> tuple[Promotion, ...]:
-        return tuple(p for p in self.promotions if p.environment == environment)
-
-
-@dataclass(frozen=True, slots=True)
-class Lineage:
-    """The graph and its findings; ``untraceable`` are registry items no build claims."""
-
-    environments: tuple[Environment, ...]
-    builds: tuple[BuildNode, ...]
-    findings: tuple[Finding, ...]
-    untraceable: tuple[Location, ...] = ()
-    _by_build: Mapping[str, tuple[Finding, ...]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
-
-    @property
-    def ok(self) -> bool:
-        return not self.findings
-
-    def commits(self) -> list[tuple[str | None, tuple[BuildNode, ...]]]:
-        """The builds grouped by commit, in the order the commits first appear."""
-        groups: dict[str | None, list[BuildNode]] = {}
-        for node in self.builds:
-            groups.setdefault(node.commit, []).append(node)
-        return [(commit, tuple(nodes)) for commit, nodes in groups.items()]
-
-    def findings_of(self, build: BuildNode | str) -> tuple[Finding, ...]:
-        key = build if isinstance(build, str) else build.label
-        return self._by_build.get(key, ())
-
-    def to_json(self) -> dict[str, Any]:
-        """The ``relman lineage --json`` document."""
-        return {
-            "ok": self.ok,
-            "environments": [e.name for e in self.environments],
-            "builds": [_build_json(b) for b in self.builds],
-            "findings": [f.to_json() for f in self.findings],
-        }
-
-
-def find_builds(lineage: Lineage, query: str) -> list[BuildNode]:
-    """The builds a search names, newest first: a build ``NAME/NUMBER``, a build identity (or
-    its start, ``20261126T143005Z.42``), a commit (7 hex digits or more), an artifact's SHA-256
-    (8 hex digits or more) or an artifact's file name. Case does not matter; nothing found is
-    an empty list."""
-    text = query.strip()
-    wanted = text.lower()
-    if not wanted:
-        return []
-    hexadecimal = bool(_HEX.fullmatch(wanted))
-
-    def matches(b: BuildNode) -> bool:
-        if b.label.lower() == wanted or str(b.identity or "").lower().startswith(wanted):
-            return True
-        if hexadecimal and len(wanted) >= 7 and (b.commit or "").lower().startswith(wanted):
-            return True
-        for art in b.artifacts:
-            if art.name.lower() == wanted:
-                return True
-            if hexadecimal and len(wanted) >= 8 and (art.sha256 or "").startswith(wanted):
-                return True
-        return False
-
-    found = [b for b in lineage.builds if matches(b)]
-    return sorted(found, key=lambda b: b.started or _OLDEST, reverse=True)
 
 
 def build_lineage(
@@ -271,7 +109,7 @@ def build_lineage(
 
     ``verification_cache``: remember, in relman's cache folder, the signatures that verified
     (by the SHA-256 of the sidecar's bytes, the artifact's recorded SHA-256 and size, and the
-    trust store), so the next lineage does not check them again; see :class:`_VerifyCache`.
+    trust store), so the next lineage does not check them again; see :class:`VerifyCache`.
     """
     if isinstance(profile_or_environments, Profile):
         environments = profile_or_environments.environments
@@ -288,41 +126,6 @@ def build_lineage(
     finally:
         if builder.cache is not None:
             builder.cache.save()
-
-
-_gc_lock = threading.Lock()
-_gc_users = 0
-_gc_was_enabled = False
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a large, acyclic structure is built.
-
-    A lineage makes millions of small objects that all stay alive; every few thousand of them
-    the collector walks all the objects made so far, looking for cycles there are none of. On
-    5,000 builds x 10 artifacts that walking was over 40 % of the time. Reference counting
-    still frees everything as usual, and the collector still finds any cycle later: it is
-    switched back on when the last of the threads that paused it is done (the GUI may build
-    two lineages at once)."""
-    global _gc_users, _gc_was_enabled
-    with _gc_lock:
-        if _gc_users == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_users += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_users -= 1
-            if _gc_users == 0 and _gc_was_enabled:
-                # Move what was made meanwhile straight to the oldest generation (freeze,
-                # then unfreeze, scans nothing): left in the youngest, the first allocation
-                # after enable() would walk millions of live objects at once.
-                gc.freeze()
-                gc.unfreeze()
-                gc.enable()
 
 
 def _check_filters(build: str | None, number: str | None, commit: str | None) -> str | None:
@@ -415,7 +218,7 @@ class _Builder:
         )
         self.env_cache: dict[tuple[Any, ...], tuple[str, ...]] = {}
         self.union_cache: dict[tuple[tuple[str, ...], ...], tuple[str, ...]] = {}
-        self.cache = _VerifyCache.open(context) if cache else None
+        self.cache = VerifyCache.open(context) if cache else None
 
     def _check_cancel(self) -> None:
         if self.cancel is not None:
@@ -734,7 +537,7 @@ class _Builder:
             return SignatureCheck(source, "unknown", "failed", f"{source}: is gone")
         # Identical sidecars of identical bytes (copies in other repositories) are checked
         # once a run, and once for all while the cache keeps them.
-        key = _check_key(suffix, data, loc)
+        key = check_key(suffix, data, loc)
         done = self.checked.get(key)
         if done is not None:
             return _renamed(done, source)
@@ -851,144 +654,6 @@ class _Builder:
                 )
 
 
-class _VerifyCache:
-    """Signatures that verified, kept between runs in ``<cache>/lineage/``.
-
-    A key (:func:`_check_key`) is a hash of the sidecar's suffix, its bytes as read now, the
-    artifact's recorded SHA-256 and size; the file is named by a fingerprint of everything
-    else a verification depends on (the trusted keys with their material, the Sigstore policy,
-    the trusted root's bytes, relman's version). Only ``verified`` results are kept: a failure
-    is checked again every time. The cache is only an optimisation: an unreadable or foreign
-    file is ignored, a failed write is logged, and two runs writing at once lose entries at
-    worst (the file is replaced atomically)."""
-
-    LIMIT = 1_000_000
-    _SIDECAR = "\x00"
-
-    def __init__(self, folder: Path, context: Context) -> None:
-        self.folder = folder
-        self.context = context
-        self._path: Path | None = None
-        # The file: {"results": [[format, detail, signer], ...], "entries": {key: index}}, the
-        # keys hashed and the results shared (50,000 signatures by one key are one result).
-        self.known: dict[str, Any] | None = None
-        self.results: list[tuple[str, str, str | None]] = []
-        self.new: dict[str, tuple[str, str, str | None]] = {}
-        self._shared: dict[tuple[str, str, str | None], tuple[str, str, str | None]] = {}
-
-    @classmethod
-    def open(cls, context: Context) -> _VerifyCache | None:
-        try:
-            folder = paths.resolve().cache / "lineage"
-        except (OSError, RelmanError):  # pragma: no cover - no cache folder to be had
-            return None
-        return cls(folder, context)
-
-    @property
-    def path(self) -> Path:
-        """The file, named when first needed (the fingerprint reads relman's version)."""
-        if self._path is None:
-            self._path = self.folder / f"signatures-{_trust_fingerprint(self.context)}.json"
-        return self._path
-
-    def _load(self) -> dict[str, Any]:
-        if self.known is None:
-            self.known, self.results = {}, []
-            with contextlib.suppress(OSError, ValueError):
-                data = json.loads(self.path.read_bytes())
-                results = data.get("results") if isinstance(data, dict) else None
-                entries = data.get("entries") if isinstance(data, dict) else None
-                if (
-                    isinstance(results, list)
-                    and isinstance(entries, dict)
-                    and all(
-                        isinstance(r, list)
-                        and len(r) == 3
-                        and isinstance(r[0], str)
-                        and isinstance(r[1], str)
-                        and (r[2] is None or isinstance(r[2], str))
-                        for r in results
-                    )
-                ):
-                    self.known, self.results = entries, [(r[0], r[1], r[2]) for r in results]
-        return self.known
-
-    def get(self, key: str, source: str) -> SignatureCheck | None:
-        index = self._load().get(key)
-        if type(index) is not int or not 0 <= index < len(self.results):
-            return None
-        fmt, detail, signer = self.results[index]
-        return SignatureCheck(
-            source, fmt, "verified", detail.replace(self._SIDECAR, source), signer
-        )
-
-    def put(self, key: str, check: SignatureCheck) -> None:
-        if check.status == "verified":
-            result = (
-                check.format,
-                check.detail.replace(check.sidecar, self._SIDECAR),
-                check.signer,
-            )
-            self.new[key] = self._shared.setdefault(result, result)
-
-    def save(self) -> None:
-        if not self.new:
-            return
-        self.known = None  # merge with what another run may have written meanwhile
-        entries = self._load()
-        results = self.results
-        if len(entries) + len(self.new) > self.LIMIT:
-            entries, results = {}, []
-        index = {r: i for i, r in enumerate(results)}
-        for key, result in self.new.items():
-            if result not in index:
-                index[result] = len(results)
-                results.append(result)
-            entries[key] = index[result]
-        try:
-            paths.ensure_dir(self.path.parent)
-            data = json.dumps(
-                {"results": [list(r) for r in results], "entries": entries},
-                separators=(",", ":"),
-                ensure_ascii=False,
-            )
-            paths.atomic_write(self.path, data.encode())
-        except OSError as exc:
-            logger.warning("could not keep verified signatures in %s: %s", self.path, exc)
-        self.new = {}
-
-
-def _trust_fingerprint(context: Context) -> str:
-    from relman import __version__
-
-    root: str | None = None
-    if context.trusted_root is not None:
-        try:
-            root = hashlib.sha256(context.trusted_root.read_bytes()).hexdigest()
-        except OSError:
-            root = f"unreadable {context.trusted_root}"
-    parts = [
-        str(__version__),
-        [
-            [k.name, k.kind, k.fingerprint, k.key_id, hashlib.sha256(k.material).hexdigest()]
-            for k in context.keys
-        ],
-        context.identity,
-        context.issuer,
-        root,
-    ]
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
-
-
-def _check_key(suffix: str, data: bytes, loc: Location) -> str:
-    """What a check depends on besides the trust store: the sidecar's suffix and bytes, the
-    artifact's recorded SHA-256 and size (hashed: 50,000 of them are kept; the first NUL
-    ends the text part, which has none)."""
-    digest = hashlib.sha256(f"{suffix} {loc.sha256} {loc.size}\x00".encode())
-    digest.update(data)
-    return digest.hexdigest()[:40]
-
-
 def _renamed(check: SignatureCheck, source: str) -> SignatureCheck:
     """``check`` of an identical sidecar, told of ``source``."""
     return SignatureCheck(
@@ -1001,7 +666,6 @@ def _renamed(check: SignatureCheck, source: str) -> SignatureCheck:
 
 
 _VARIANTS_SHOWN = 4
-_OLDEST = datetime.min.replace(tzinfo=UTC)
 
 
 def _owner(obj: object, name: str) -> type | None:
@@ -1052,61 +716,3 @@ def _why_no_identity(record: BuildRecord) -> str:
     if not (record.number.isdigit() and int(record.number) >= 1):
         missing.append(f"number {record.number!r} is not a whole number >= 1")
     return "the build has no identity: " + ", ".join(missing)
-
-
-# -- JSON ----------------------------------------------------------------------------------
-
-
-def _time(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
-
-
-def _build_json(b: BuildNode) -> dict[str, Any]:
-    identity = b.identity
-    return {
-        "name": b.name,
-        "number": b.number,
-        "id": str(identity) if identity is not None else None,
-        "commit": b.commit,
-        "started": _time(b.started),
-        "artifacts": [
-            {
-                "name": a.name,
-                "sha256": a.sha256,
-                "locations": [
-                    {
-                        "repo": loc.repo,
-                        "path": loc.path,
-                        "environment": envs[-1] if envs else None,
-                        "environments": list(envs),
-                        "sha256": loc.sha256,
-                    }
-                    for loc, envs in zip(a.locations, a.location_environments, strict=True)
-                ],
-                "signatures": [
-                    {
-                        "sidecar": s.sidecar,
-                        "format": s.format,
-                        "status": s.status,
-                        "detail": s.detail,
-                        "signer": s.signer,
-                    }
-                    for s in a.signatures
-                ],
-            }
-            for a in b.artifacts
-        ],
-        "environments": list(b.environments),
-        "promotions": [
-            {
-                "environment": p.environment,
-                "source": p.source,
-                "ok": p.ok,
-                "detail": p.detail,
-                "signer": p.signer,
-                "promoter": p.promoter,
-                "time": _time(p.time),
-            }
-            for p in b.promotions
-        ],
-    }

@@ -17,7 +17,8 @@ from relman.registry import local_index
 from relman.registry.local import LocalRegistry
 from relman.release import lineage as lineage_module
 from relman.release import records
-from relman.release.lineage import build_lineage, gc_paused
+from relman.release.gc_pause import gc_paused
+from relman.release.lineage import build_lineage
 from tests.unit.release.lineage_support import ENVIRONMENTS, World
 
 
