@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from relman import paths
+from relman.registry import buildinfo, local_index
 from relman.registry import local as local_module
-from relman.registry import local_index
 from relman.registry.local import LocalRegistry
 from relman.release import lineage as lineage_module
 from relman.release import records
@@ -44,13 +44,13 @@ def meta_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 @pytest.fixture
 def build_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
-    real = local_module.buildinfo.parse
+    real = buildinfo.parse
 
     def counting(data: object, *, source: str = "") -> object:
         seen.append(source)
         return real(data, source=source)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(local_module.buildinfo, "parse", counting)
+    monkeypatch.setattr(buildinfo, "parse", counting)
     return seen
 
 
