@@ -41,7 +41,7 @@ from relman.gui.icons import IconSet
 from relman.gui.keys_models import shorten_middle
 from relman.gui.table_base import SortRole
 from relman.model import CancelToken
-from relman.release import audit
+from relman.release import audit, audit_lines
 from relman.release.audit import AuditLog
 from relman.verify import truststore
 from tests.keyring_support import needs_keyring
@@ -537,7 +537,7 @@ def write_signed_log(log: AuditLog, key: Any, count: int) -> None:
             "key": "alice",
             "fingerprint": fingerprint,
         }
-        fields["signature"] = audit._sign(audit.PAYLOAD_TYPE, fields, key)
+        fields["signature"] = audit_lines.sign(audit.PAYLOAD_TYPE, fields, key)
         line = rfc8785.dumps(fields) + b"\n"
         prev = hashlib.sha256(line).hexdigest()
         parts.append(line)
@@ -545,7 +545,7 @@ def write_signed_log(log: AuditLog, key: Any, count: int) -> None:
     log.path.write_bytes(b"".join(parts))
     head: dict[str, Any] = {"seq": count, "sha256": prev, "key": "alice"}
     head["fingerprint"] = fingerprint
-    head["signature"] = audit._sign(audit.HEAD_PAYLOAD_TYPE, head, key)
+    head["signature"] = audit_lines.sign(audit.HEAD_PAYLOAD_TYPE, head, key)
     log.head_path.write_bytes(rfc8785.dumps(head) + b"\n")
 
 

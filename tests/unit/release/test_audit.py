@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from relman import keystore, paths
 from relman.errors import InputError, RelmanError, UsageError
-from relman.release import audit
+from relman.release import audit, audit_lines
 from relman.release.audit import AuditError, AuditLog, Entry
 from relman.verify import truststore
 from relman.verify.signatures.keys import load_public_key
@@ -101,7 +101,7 @@ def test_entries_chain_and_verify(log: AuditLog, key: Any) -> None:
     read = log.entries()
     assert read == [first, second]
     assert [e.line for e in read] == [1, 2]
-    assert lines(log)[0] == rfc8785.dumps(audit._fields(first)) + b"\n"
+    assert lines(log)[0] == rfc8785.dumps(audit_lines.entry_fields(first)) + b"\n"
     report = log.verify()
     assert report.ok and report.problems == [] and report.entries == 2 and report.head == 2
     assert len(report.signers) == 1 and report.signers[0].startswith("rm (SHA256:")
@@ -547,7 +547,7 @@ def test_append_refuses_a_key_verification_would_not_know(log: AuditLog, alice: 
 def test_long_lines_are_read_back_from_the_end(
     log: AuditLog, alice: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(audit, "_BLOCK", 64)
+    monkeypatch.setattr(audit_lines, "BLOCK", 64)
     log.append("approval", {"big": "x" * 500}, key_name="alice", private_key=alice)
     log.append("approval", {"big": "y" * 300}, key_name="alice", private_key=alice)
     log.append("approval", {}, key_name="alice", private_key=alice)
