@@ -223,6 +223,14 @@ class DiffPage(QWidget):
             self._show_message(f"Comparing {a} with {b}…")
         return task
 
+    def cancel(self) -> bool:
+        """Stop the comparison in progress (Esc); True when there was one. The page then
+        says it was cancelled."""
+        if self.task is None:
+            return False
+        self.task.cancel()
+        return True
+
     def _cancel_task(self) -> None:
         task, self.task = self.task, None
         if task is not None:

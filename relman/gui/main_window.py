@@ -398,7 +398,14 @@ class MainWindow(QMainWindow):
         self.verify_page.choose_files()
 
     def cancel_verification(self) -> None:
-        if self.verify_page.cancel():
+        """Esc: stop the work the page in front is waiting for (verifying files, the audit
+        chain, a comparison), else the loading of the registry."""
+        page = self.pages.currentWidget()
+        if page is self.audit_page and self.audit_page.cancel():
+            self.statusBar().showMessage("Audit verification cancelled", 4000)
+        elif page is self.diff_page and self.diff_page.cancel():
+            self.statusBar().showMessage("Comparison cancelled", 4000)
+        elif self.verify_page.cancel():
             self.statusBar().showMessage("Verification cancelled", 4000)
         elif self.loader.cancel():
             self.statusBar().showMessage("Loading cancelled", 4000)

@@ -598,3 +598,25 @@ def test_entries_signed_with_a_key_from_the_keyring(qtbot, open_page, log) -> No
     page.select_seq(2)
     assert "✓ verified with rm-anna" in page.details.toPlainText()
     assert "PRIVATE" not in page.details.toPlainText()
+
+
+def test_esc_cancels_the_verification_of_the_page_in_front(
+    qtbot, window, log, alice, monkeypatch
+) -> None:
+    fill(log, alice)
+    gate = threading.Event()
+    real = AuditLog.verify
+
+    def held(self: AuditLog, keys: Any = None) -> audit.ChainReport:
+        gate.wait(10)
+        return real(self, keys)
+
+    monkeypatch.setattr(AuditLog, "verify", held)
+    window.show_page("Audit")
+    page = window.audit_page
+    assert page.busy
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    gate.set()
+    settle(qtbot, page)
+    assert page.banner.headline.text() == "Verification cancelled"
+    assert window.statusBar().currentMessage() == "Audit verification cancelled"

@@ -397,3 +397,25 @@ def test_f5_on_the_diff_page_reads_the_registry_again(qtbot, shown: DiffPage, wi
     page = settle(qtbot, window)
     assert window.loader.lineage is not first
     assert page.result is not None and page.stack.currentWidget() is page.tree
+
+
+def test_esc_cancels_the_comparison(qtbot, world: World, window, monkeypatch) -> None:
+    window.loader.reload()
+    qtbot.waitUntil(lambda: window.loader.state == "loaded", timeout=15_000)
+    gate = threading.Event()
+    real = diff_model.diff_environments
+
+    def held(lineage: Any, a: str, b: str) -> Any:
+        gate.wait(10)
+        return real(lineage, a, b)
+
+    monkeypatch.setattr(diff_model, "diff_environments", held)
+    window.show_page("Diff")
+    page = window.diff_page
+    assert page.busy
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    gate.set()
+    qtbot.waitUntil(lambda: not page.busy, timeout=5_000)
+    assert page.message.text().startswith("Comparison cancelled")
+    assert window.statusBar().currentMessage() == "Comparison cancelled"
+    assert not page.cancel()  # nothing left to cancel
