@@ -355,7 +355,13 @@ class PromoteDialog(PromoteWindow):
         if not self._current(generation):
             return
         self._set_state("approved")
-        self.record.show_approval(approved, self.current_key(), approved.write.target)
+        key = self.current_key()
+        self.approvals_label.setText(
+            f"✓ your approval ({key.name if key else 'this key'}) is stored as "
+            f"{approved.write.target}; the promoter's checks count it (Check again shows the "
+            "new tally)"
+        )
+        self.record.show_approval(approved, key, approved.write.target)
         self.show_record()
         self._update_buttons()
         emit(self.approved, approved)

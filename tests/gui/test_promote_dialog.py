@@ -278,6 +278,7 @@ def test_approve_mode_signs_the_plan_digest(qtbot, runner, keys: World) -> None:
     assert dialog.record.digest.value == hashlib.sha256(data).hexdigest()
     assert dialog.record.title() == "Signed approval"
     assert AuditLog().entries()[-1].event == "approval"
+    assert dialog.approvals_label.text().startswith("✓ your approval (rm-ben) is stored as ")
 
     # The promoter's dialog now counts it; rm-ben's own key would not.
     promote = settled(qtbot, make_dialog(qtbot, runner, Request("acme", "1", "prod")))
