@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from relman.cli.common import Parser, print_json
 
 if TYPE_CHECKING:
+    from relman.release.anchors import AnchorReport
     from relman.release.audit import AuditLog
     from relman.release.diff import AppDiff, BuildRef, EnvDiff
 
@@ -36,8 +37,15 @@ def register(sub: argparse._SubParsersAction[Parser]) -> None:
     a = audit_sub.add_parser(
         "verify",
         help="check the hash chain, every signature and the head",
+        description=(
+            "Check the hash chain, every signature and the head file. With --profile, also "
+            "check the log against the promotion records in that profile's registry: each "
+            "record anchors its audit entry, so a log cut back below it (even with an old head "
+            "file put back) or an anchored line rewritten is found."
+        ),
         epilog="exit status: 0 intact, 1 broken (each problem on its own line), 2 unreadable",
     )
+    a.add_argument("--profile", help="also check the log against this profile's promotion records")
     a.add_argument("--json", action="store_true", help="print the report as JSON")
     a.set_defaults(handler=cmd_audit_verify)
     a = audit_sub.add_parser(
@@ -114,21 +122,46 @@ def cmd_audit_show(args: argparse.Namespace) -> int:
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     log = _log()
     report = log.verify()
+    anchors = _check_anchors(log, args.profile) if args.profile else None
+    issues = [*report.issues, *(anchors.issues if anchors else ())]
     if args.json:
-        print_json({**report.to_json(), "path": str(log.path)})
-        return 0 if report.ok else 1
+        document = {**report.to_json(), "path": str(log.path)}
+        if anchors is not None:
+            document["anchors"] = anchors.to_json()
+            document["ok"] = not issues
+        print_json(document)
+        return 0 if not issues else 1
     entries = f"{report.entries} {'entry' if report.entries == 1 else 'entries'}"
-    if report.ok:
+    if anchors is not None:
+        print(
+            f"promotion records of profile {args.profile}: {anchors.checked} anchored in this "
+            f"log, {anchors.elsewhere} in other logs, {anchors.unanchored} without an anchor"
+        )
+    if not issues:
         head = f", head at entry {report.head}" if report.head is not None else ""
         print(f"audit log intact: {entries}{head} ({log.path})")
         if report.signers:
             print(f"signed by {', '.join(report.signers)}")
         return 0
-    count = len(report.problems)
+    count = len(issues)
     print(f"audit log BROKEN: {count} {'problem' if count == 1 else 'problems'} ({log.path})")
-    for problem in report.problems:
+    for problem in issues:
         print(problem)
     return 1
+
+
+def _check_anchors(log: AuditLog, profile_name: str) -> AnchorReport:
+    from relman import settings
+    from relman.registry import open_registry
+    from relman.release.anchors import check_anchors
+
+    registry = open_registry(settings.get_profile(profile_name))
+    try:
+        return check_anchors(log, registry)
+    finally:
+        close = getattr(registry, "close", None)
+        if close is not None:
+            close()
 
 
 def cmd_audit_repair(args: argparse.Namespace) -> int:

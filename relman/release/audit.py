@@ -70,6 +70,7 @@ from relman.release.audit_lines import (
     head_signature_problem,
     incomplete_line,
     known_keys,
+    line_sha256,
     parse_head,
     parse_line,
     plain_body,
@@ -398,6 +399,15 @@ class AuditLog:
         if scan.unreadable:
             raise InputError(f"{self.path}, {scan.unreadable[0]}")
         return list(scan.entries)
+
+    def anchor(self, entry: Entry) -> dict[str, Any]:
+        """What a promotion record carries of its audit entry, so that the registry keeps
+        evidence of this log: the log's identity (the SHA-256 of its first line), the entry's
+        seq and the SHA-256 of its line. :func:`relman.release.anchors.check_anchors` finds a
+        log cut back or rewritten below an anchored entry, even with an old head put back."""
+        entries = self.scan().entries
+        first = entries[0] if entries else entry
+        return {"log": line_sha256(first), "seq": entry.seq, "sha256": line_sha256(entry)}
 
     def pending(self, event_prefix: str = "promotion") -> list[Entry]:
         """The ``<prefix>-intent`` entries that no ``<prefix>-outcome`` entry names by its

@@ -189,6 +189,12 @@ def entry_fields(entry: Entry) -> dict[str, Any]:
     return document
 
 
+def line_sha256(entry: Entry) -> str:
+    """The SHA-256 of the entry's line as the log holds it (canonical JSON and its line end):
+    what the next entry's ``prev`` and a promotion record's anchor name."""
+    return hashlib.sha256(rfc8785.dumps(entry_fields(entry)) + b"\n").hexdigest()
+
+
 def parse_line(raw: bytes, number: int) -> Entry | str:
     """An :class:`Entry`, or why the line is not one."""
     try:

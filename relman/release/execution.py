@@ -211,7 +211,9 @@ class Executor:
             "approvals": approvals,
         }
         intent = self.log.append(INTENT, body, key_name=self.promoter.name, private_key=key)
-        return self._complete(steps, intent.seq, result.to_json(), approvals, key, on_write)
+        return self._complete(
+            steps, intent.seq, result.to_json(), approvals, key, on_write, self.log.anchor(intent)
+        )
 
     def resume(self, entry: Entry, *, on_write: OnWrite | None = None) -> Outcome:
         """Finish an interrupted promotion: make the writes it had not made, then read back,
@@ -225,6 +227,7 @@ class Executor:
             list(entry.body.get("approvals", [])),
             key,
             on_write,
+            self.log.anchor(entry),
             resumed=True,
         )
 
@@ -236,6 +239,7 @@ class Executor:
         approvals: Sequence[Mapping[str, Any]],
         key: PrivateKey,
         on_write: OnWrite | None,
+        anchor: Mapping[str, Any],
         *,
         resumed: bool = False,
     ) -> Outcome:
@@ -260,7 +264,9 @@ class Executor:
         # A resumed promotion may have stopped after its record was stored: never two records.
         record = self._recorded(steps) if resumed else None
         if record is None:
-            record = self._record(steps, [*checks, readback.to_json()], approvals, key, resumed)
+            record = self._record(
+                steps, [*checks, readback.to_json()], approvals, key, resumed, anchor
+            )
             try:
                 stored = self.registry.put_promotion_record(
                     steps.request.name, steps.request.number, steps.request.target, record
@@ -298,6 +304,7 @@ class Executor:
         approvals: Sequence[Mapping[str, Any]],
         key: PrivateKey,
         resumed: bool,
+        anchor: Mapping[str, Any],
     ) -> bytes:
         request = steps.request
         statement = records.statement(
@@ -316,6 +323,8 @@ class Executor:
         predicate["plan"] = {"sha256": steps.digest}
         predicate["approvals"] = [dict(a) for a in approvals]
         predicate["resumed"] = resumed
+        # The registry keeps evidence of this machine's audit log (relman.release.anchors).
+        predicate["audit"] = dict(anchor)
         if request.rollback:
             predicate["rollback"] = {"replaces": list(steps.replaces)}
         return records.sign(statement, key)
