@@ -13,6 +13,7 @@ The chain's state is said in words (:func:`chain_headline`), and each row carrie
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass
@@ -30,7 +31,9 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFont, QFontDatabase
 
 from relman.errors import RelmanError
-from relman.model import CancelToken, ProgressCallback
+from relman.model import CancelToken, Profile, ProgressCallback
+from relman.registry import open_registry
+from relman.release.anchors import check_anchors
 from relman.release.audit import AuditLog, ChainReport, Entry, Problem
 from relman.release.gc_pause import gc_paused
 
@@ -146,7 +149,11 @@ def make_row(entry: Entry, problems: tuple[Problem, ...], now: datetime) -> Audi
 
 
 def read_audit(
-    log: AuditLog, progress: ProgressCallback, cancel: CancelToken, now: datetime | None = None
+    log: AuditLog,
+    progress: ProgressCallback,
+    cancel: CancelToken,
+    now: datetime | None = None,
+    profile: Profile | None = None,
 ) -> AuditSnapshot:
     """The worker's body: read, verify and list the pending promotions of ``log``.
 
@@ -160,6 +167,8 @@ def read_audit(
         progress(1, STEPS)
         report = log.verify()
         cancel.raise_if_cancelled()
+        if profile is not None:
+            report = _with_anchors(report, log, profile, cancel)
         progress(2, STEPS)
         try:
             pending, pending_error = tuple(log.pending()), ""
@@ -175,6 +184,28 @@ def read_audit(
     )
     progress(STEPS, STEPS)
     return AuditSnapshot(log.path, rows, report, pending, pending_error, moment)
+
+
+def _with_anchors(
+    report: ChainReport, log: AuditLog, profile: Profile, cancel: CancelToken
+) -> ChainReport:
+    """``report`` with what the promotion records in ``profile``'s registry say of the log
+    (:func:`relman.release.anchors.check_anchors`): a log cut back below a promotion, or
+    written over it, is broken even when its own chain and head agree. A registry that
+    cannot be read is a problem of its own, named, not a silent pass."""
+    try:
+        registry = open_registry(profile)
+        try:
+            anchors = check_anchors(log, registry, cancel=cancel)
+        finally:
+            close = getattr(registry, "close", None)
+            if close is not None:
+                close()
+    except RelmanError as exc:
+        why = f"the promotion records of profile {profile.name} could not be read: {exc}"
+        problem = Problem(None, "anchor", why)
+        return dataclasses.replace(report, issues=(*report.issues, problem))
+    return dataclasses.replace(report, issues=(*report.issues, *anchors.issues))
 
 
 def chain_headline(snapshot: AuditSnapshot) -> str:

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 
 from relman import paths
 from relman.errors import Cancelled, InputError, RelmanError
-from relman.model import CancelToken, ProgressCallback
+from relman.model import CancelToken, Profile, ProgressCallback
 from relman.release.audit import AuditLog
 
 from .audit_model import (
@@ -100,6 +100,9 @@ class AuditPage(QWidget):
         self.icons = icons
         #: The log to read; None reads the data dir's log (resolved when loading).
         self.log = log
+        #: The profile whose promotion records the log is checked against (the main window
+        #: sets the current one); None checks the log alone.
+        self.profile: Profile | None = None
         self.snapshot: AuditSnapshot | None = None
         self.task: Task | None = None
         self._loaded_once = False
@@ -231,10 +234,11 @@ class AuditPage(QWidget):
         """Read and verify the log on the task runner (tracked: progress and Cancel)."""
         self._loaded_once = True
         self.cancel()
-        log = self.log
+        log, profile = self.log, self.profile
 
         def work(progress: ProgressCallback, cancel: CancelToken) -> AuditSnapshot:
-            return read_audit(log if log is not None else AuditLog(), progress, cancel)
+            chosen = log if log is not None else AuditLog()
+            return read_audit(chosen, progress, cancel, profile=profile)
 
         task = self.runner.submit(work, title="Verifying the audit log", track=True)
         self.task = task

@@ -175,6 +175,10 @@ class MainWindow(QMainWindow):
         self.approvals_page.count_changed.connect(self._show_approvals_count)
         self.promote_actions.registry_changed.connect(self.loader.reload)
         self.environments_page.compare_requested.connect(self._compare)
+        # The Audit page checks the log against the current profile's promotion records.
+        self.loader.changed.connect(
+            lambda: setattr(self.audit_page, "profile", self.loader.profile)
+        )
         self.promote_actions.refused.connect(lambda why: self.statusBar().showMessage(why, 8000))
         self.builds_page.table.doubleClicked.connect(self._open_lineage)
         self.pages.currentChanged.connect(self._page_changed)

@@ -620,3 +620,42 @@ def test_esc_cancels_the_verification_of_the_page_in_front(
     settle(qtbot, page)
     assert page.banner.headline.text() == "Verification cancelled"
     assert window.statusBar().currentMessage() == "Audit verification cancelled"
+
+
+def test_the_log_is_checked_against_the_profiles_promotion_records(
+    relman_home: Path, tmp_path: Path
+) -> None:
+    from relman.gui.audit_model import read_audit
+    from relman.model import CancelToken, Profile
+    from relman.release.promotion import Engine, Request
+    from tests.unit.release.promotion_support import Setup
+
+    setup = Setup.create(relman_home)
+    setup.world.build("acme", 1, {"app.tgz": b"app"})
+    engine = Engine(setup.registry, setup.profile, promoter=setup.anna, log=setup.log)
+    engine.execute(engine.plan(Request("acme", "1", "qa")))
+    saved = (setup.log.path.read_bytes(), setup.log.head_path.read_bytes())
+    plan = engine.plan(Request("acme", "1", "prod"))
+    engine.approve(plan, setup.approver("ben"))
+    engine.execute(plan)
+
+    def read(profile: Profile | None) -> audit.ChainReport:
+        return read_audit(setup.log, lambda *_: None, CancelToken(), profile=profile).report
+
+    assert read(setup.profile).ok
+    setup.log.path.write_bytes(saved[0])  # cut back, its old head put back with it
+    setup.log.head_path.write_bytes(saved[1])
+    assert read(None).ok  # the log alone cannot tell
+    [problem] = read(setup.profile).issues
+    assert problem.kind == "anchor" and "no longer holds (cut back?)" in str(problem)
+    gone = Profile(
+        "gone", "local", str(tmp_path / "nowhere"), environments=setup.profile.environments
+    )
+    [problem] = read(gone).issues
+    assert str(problem).startswith("the promotion records of profile gone could not be read: ")
+
+
+def test_the_window_gives_the_audit_page_the_current_profile(window) -> None:
+    assert window.audit_page.profile is window.loader.profile
+    window.loader.changed.emit()
+    assert window.audit_page.profile is window.loader.profile
