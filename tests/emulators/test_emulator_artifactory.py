@@ -531,10 +531,15 @@ def test_download_headers_and_head(http: requests.Session, lineage: ArtifactoryE
     )
     assert (info_head.status_code, info_head.content) == (200, b"")
     assert int(info_head.headers["Content-Length"]) > 0
-    # A reset after complete headers: HEAD has no body, so the answer is whole; the pooled
-    # connection is gone and the next request opens a new one.
+    # A reset after complete headers: HEAD has no body, so the answer is whole, unless the
+    # reset reaches the client before it read them (the kernel then drops what it had: a
+    # race, not a fault of either side). The pooled connection is gone either way and the
+    # next request opens a new one.
     emu.inject(Fault(method="HEAD", path="app-1.4.2.jar$", kind="reset"))
-    assert http.head(url, timeout=10).status_code == 200
+    try:
+        assert http.head(url, timeout=10).status_code == 200
+    except requests.ConnectionError as exc:
+        assert "reset" in str(exc).lower()
     assert http.head(url, timeout=10).status_code == 200
     assert [e.fault for e in emu.requests if e.method == "HEAD"][-2:] == ["reset", None]
 
