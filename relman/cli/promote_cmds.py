@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from relman.model import Profile
     from relman.registry.base import Registry
     from relman.release.audit import Entry
-    from relman.release.promotion import Check, Engine, Plan, Preflight, Promoter
+    from relman.release.promotion import Check, Engine, Outcome, Plan, Preflight, Promoter
 
 _EPILOG = "exit status: 0 promoted (or a dry run whose checks all pass), 1 refused, 2 bad usage"
 
@@ -112,6 +112,9 @@ def cmd_promote(args: argparse.Namespace) -> int:
     plan = engine.plan(Request(name, number, args.to, rollback=args.rollback))
     if not args.json:
         _print_plan(plan)
+    if args.yes and not args.dry_run:
+        return _promote_at_once(engine, plan, args.json)
+    if not args.json:
         print("checks:")
     result = engine.preflight(plan, on_check=None if args.json else _print_check)
     if args.dry_run or not result.ok:
@@ -125,7 +128,35 @@ def cmd_promote(args: argparse.Namespace) -> int:
         _print_writes(plan, dry_run=True)
     _confirm(plan, engine, args.yes)
     outcome = engine.execute(plan)
-    if args.json:
+    return _report(plan, result, outcome, args.json)
+
+
+def _promote_at_once(engine: Engine, plan: Plan, as_json: bool) -> int:
+    """``--yes``: nobody confirms between the checks and the writes, so the checks run once,
+    inside :meth:`Engine.execute` (which always checks again before it writes), instead of a
+    pass for display that would download every artifact a second time."""
+    from relman.release.preflight import Preflight
+    from relman.release.promotion import PromotionRefused
+
+    if not as_json:
+        _print_writes(plan, dry_run=True)
+        print("checks:")
+    try:
+        outcome = engine.execute(plan, on_check=None if as_json else _print_check)
+    except PromotionRefused as exc:
+        if not exc.checks:  # the registry changed since the plan: one line, exit 1
+            raise
+        result = Preflight(exc.checks)
+        if as_json:
+            print_json(_document(plan, result, None))
+        else:
+            _print_verdict(result, dry_run=False)
+        return 1
+    return _report(plan, Preflight(outcome.checks), outcome, as_json)
+
+
+def _report(plan: Plan, result: Preflight, outcome: Outcome, as_json: bool) -> int:
+    if as_json:
         print_json(_document(plan, result, outcome.to_json()))
         return 0
     print(f"promoted {plan.build} to {plan.target}: {len(outcome.writes)} writes")

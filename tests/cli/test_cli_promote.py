@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -403,3 +404,52 @@ def test_approve_shows_the_checks_and_refuses_what_cannot_be_promoted(
     assert {c["name"] for c in doc["checks"] if not c["ok"]} >= {"bytes", "approvals"}
     assert snapshot(keys.registry.root) == before
     assert keys.registry.approvals("acme", "1") == []
+
+
+@with_keyring
+def test_yes_checks_once_so_every_artifact_is_downloaded_once(
+    relman_cli, keys: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relman.registry.local import LocalRegistry
+
+    downloads: list[str] = []
+    real = LocalRegistry.download
+
+    def counting(self: LocalRegistry, repo: str, path: str, *args: Any, **kwargs: Any) -> Any:
+        downloads.append(f"{repo}/{path}")
+        return real(self, repo, path, *args, **kwargs)
+
+    monkeypatch.setattr(LocalRegistry, "download", counting)
+    run = relman_cli(*PROMOTE, "--to", "qa", "--key", "rm-anna", "--yes")
+    assert run.code == 0, run.err
+    artifacts = {"libs-dev/acme/1/app.tgz", "libs-dev/acme/1/lib.jar"}
+    checked = [d for d in downloads if d in artifacts]
+    assert sorted(checked) == sorted(artifacts)  # once each (then the read-back reads qa)
+    lines = run.out.splitlines()
+    assert lines.index("writes (dry run, nothing written):") < lines.index("checks:")
+    assert "promoted acme/1 to qa: 6 writes" in lines
+    # Refused with --yes: the same report as without it, nothing written.
+    before = snapshot(keys.registry.root)
+    run = relman_cli(*PROMOTE, "--to", "prod", "--key", "rm-anna", "--yes", "--json")
+    doc = json.loads(run.out)
+    assert run.code == 1 and doc["ok"] is False and doc["executed"] is False
+    assert [c["name"] for c in doc["checks"] if not c["ok"]] == ["approvals"]
+    assert snapshot(keys.registry.root) == before
+
+
+@with_keyring
+def test_json_without_yes_asks_and_a_plan_overtaken_is_one_line(
+    relman_cli, keys: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relman.release.promotion import Engine, PromotionRefused
+
+    run = relman_cli(*PROMOTE, "--to", "qa", "--key", "rm-anna", "--json")
+    assert run.code == 2 and "not confirmed: standard input is not a terminal" in run.err
+
+    def overtaken(self: Engine, plan: Any, **kwargs: Any) -> Any:
+        raise PromotionRefused("the registry changed since the plan was made; nothing written")
+
+    monkeypatch.setattr(Engine, "execute", overtaken)
+    run = relman_cli(*PROMOTE, "--to", "qa", "--key", "rm-anna", "--yes")
+    assert run.code == 1 and run.err.strip().endswith("nothing written")
+    assert len(run.err.strip().splitlines()) == 1
