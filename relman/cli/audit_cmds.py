@@ -152,16 +152,11 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 def _check_anchors(log: AuditLog, profile_name: str) -> AnchorReport:
     from relman import settings
-    from relman.registry import open_registry
+    from relman.registry import opened
     from relman.release.anchors import check_anchors
 
-    registry = open_registry(settings.get_profile(profile_name))
-    try:
+    with opened(settings.get_profile(profile_name)) as registry:
         return check_anchors(log, registry)
-    finally:
-        close = getattr(registry, "close", None)
-        if close is not None:
-            close()
 
 
 def cmd_audit_repair(args: argparse.Namespace) -> int:
@@ -186,20 +181,15 @@ def cmd_audit_repair(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from relman import settings
-    from relman.registry import open_registry
+    from relman.registry import opened
     from relman.release.diff import check_environments, diff_environments
     from relman.release.lineage import build_lineage
     from relman.verify.files import default_context
 
     profile = settings.get_profile(args.profile)
     check_environments(profile.environments, args.env_a, args.env_b)
-    registry = open_registry(profile)
-    try:
+    with opened(profile) as registry:
         lineage = build_lineage(registry, profile, default_context())
-    finally:
-        close = getattr(registry, "close", None)
-        if close is not None:
-            close()
     result = diff_environments(lineage, args.env_a, args.env_b)
     if args.json:
         print_json({**result.to_json(), "profile": profile.name})

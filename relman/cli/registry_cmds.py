@@ -144,23 +144,18 @@ def cmd_profile_remove(args: argparse.Namespace) -> int:
 
 def cmd_lineage(args: argparse.Namespace) -> int:
     from relman import settings
-    from relman.registry import open_registry
+    from relman.registry import opened
     from relman.release.lineage import build_lineage
     from relman.verify.files import default_context
 
     profile = settings.get_profile(args.profile)
-    registry = open_registry(profile)
-    try:
+    with opened(profile) as registry:
         name = number = None
         if args.build is not None:
             name, number = _split_build(args.build, set(registry.build_names()))
         result = build_lineage(
             registry, profile, default_context(), build=name, number=number, commit=args.commit
         )
-    finally:
-        close = getattr(registry, "close", None)
-        if close is not None:
-            close()
     if args.json:
         print_json(result.to_json())
     else:

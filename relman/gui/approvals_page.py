@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from relman.errors import Cancelled, RelmanError
 from relman.model import CancelToken, Profile, ProgressCallback
-from relman.registry import open_registry
+from relman.registry import open_registry, opened
 from relman.registry.base import Registry
 from relman.release import approvals
 from relman.release.lineage import BuildNode, Lineage
@@ -94,8 +94,7 @@ def find_waiting(
         target = next_environment(envs, node)
         if target is not None and policy.rule(target).approvals > 0:
             wanted.append((node, target))
-    registry = opener(profile)
-    try:
+    with opened(profile, opener) as registry:
         found = []
         for done, (node, target) in enumerate(wanted):
             cancel.raise_if_cancelled()
@@ -115,10 +114,6 @@ def find_waiting(
                 required=policy.rule(target).approvals,
             )
             found.append(Waiting(node, source, target, digest, tally))
-    finally:
-        close = getattr(registry, "close", None)
-        if close is not None:
-            close()
     return sorted(found, key=lambda w: (w.approved, -_stamp(w.node), w.node.label))
 
 

@@ -32,7 +32,7 @@ from PySide6.QtGui import QFont, QFontDatabase
 
 from relman.errors import RelmanError
 from relman.model import CancelToken, Profile, ProgressCallback
-from relman.registry import open_registry
+from relman.registry import opened
 from relman.release.anchors import check_anchors
 from relman.release.audit import AuditLog, ChainReport, Entry, Problem
 from relman.release.gc_pause import gc_paused
@@ -194,13 +194,8 @@ def _with_anchors(
     written over it, is broken even when its own chain and head agree. A registry that
     cannot be read is a problem of its own, named, not a silent pass."""
     try:
-        registry = open_registry(profile)
-        try:
+        with opened(profile) as registry:
             anchors = check_anchors(log, registry, cancel=cancel)
-        finally:
-            close = getattr(registry, "close", None)
-            if close is not None:
-                close()
     except RelmanError as exc:
         why = f"the promotion records of profile {profile.name} could not be read: {exc}"
         problem = Problem(None, "anchor", why)

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QApplication, QStyle
 
 from relman.errors import RelmanError
 from relman.model import Profile, Repository
-from relman.registry import open_registry
+from relman.registry import close_registry, open_registry
 from relman.registry.base import Registry
 from relman.registry.browse import Entry, list_folder
 
@@ -102,14 +102,8 @@ def _open_and_list(profile: Profile) -> tuple[Registry, list[Repository]]:
     try:
         return registry, list(registry.repositories())
     except BaseException:
-        _close(registry)
+        close_registry(registry)
         raise
-
-
-def _close(registry: Registry | None) -> None:
-    close = getattr(registry, "close", None)
-    if close is not None:
-        close()
 
 
 class BrowserModel(QAbstractItemModel):
@@ -147,7 +141,7 @@ class BrowserModel(QAbstractItemModel):
         generation = self._generation
         old, self.registry = self.registry, None
         if old is not None:
-            self.runner.submit(lambda _p, _c: _close(old), title="Closing a registry")
+            self.runner.submit(lambda _p, _c: close_registry(old), title="Closing a registry")
         self.beginResetModel()
         self._root = Node("root", "")
         self.profile = profile
@@ -188,7 +182,7 @@ class BrowserModel(QAbstractItemModel):
     def _repositories(self, generation: int, value: tuple[Registry, list[Repository]]) -> None:
         registry, repositories = value
         if generation != self._generation:
-            self.runner.submit(lambda _p, _c: _close(registry), title="Closing a registry")
+            self.runner.submit(lambda _p, _c: close_registry(registry), title="Closing a registry")
             return
         self.registry = registry
         self.state = "loaded"

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from relman.errors import Cancelled, RelmanError
 from relman.model import CancelToken, Profile, ProgressCallback
-from relman.registry import open_registry
+from relman.registry import opened
 from relman.release.artifact_check import ArtifactCheck, download_and_verify
 from relman.release.lineage import ArtifactNode, BuildNode
 
@@ -86,8 +86,7 @@ def run_check(
     profile: Profile, target: Target, progress: ProgressCallback, cancel: CancelToken
 ) -> ArtifactCheck:
     """The worker's body: open the profile's registry, download and verify, close it."""
-    registry = open_registry(profile)
-    try:
+    with opened(profile) as registry:
         return download_and_verify(
             registry,
             target.repo,
@@ -96,10 +95,6 @@ def run_check(
             progress=progress,
             cancel=cancel,
         )
-    finally:
-        close = getattr(registry, "close", None)
-        if close is not None:
-            close()
 
 
 class DownloadVerifyPanel(QGroupBox):

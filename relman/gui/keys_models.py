@@ -106,8 +106,13 @@ def keyring_line(status: secrets.KeyringStatus | None) -> tuple[str, str, str]:
     return "failed", f"Keyring: {MISSING_LINE}", f"Signing keys need an OS keyring: {MISSING_LINE}"
 
 
+COL_NAME, COL_KIND, COL_FINGERPRINT, COL_CREATED = range(4)
+COL_KEY_ID = 3
+
+
 class RecordTableModel(RowsTableModel):
-    """Read-only rows over immutable records; subclasses say what each column shows."""
+    """Read-only rows over immutable key records (each with a name, a kind and a
+    fingerprint, the first three columns); subclasses add their fourth column."""
 
     HEADERS: tuple[str, ...] = ()
     #: Columns shown in monospace (digests, ids).
@@ -137,12 +142,24 @@ class RecordTableModel(RowsTableModel):
         return None
 
     def display(self, record: Any, column: int) -> str:
-        raise NotImplementedError
+        if column == COL_NAME:
+            return str(record.name)
+        if column == COL_KIND:
+            return kind_label(record.kind)
+        if column == COL_FINGERPRINT:
+            return shorten_middle(record.fingerprint)
+        return ""
 
     def tooltip(self, record: Any, column: int) -> str | None:
+        if column == COL_FINGERPRINT:
+            return str(record.fingerprint)
+        if column == COL_KIND:
+            return str(record.kind)
         return None
 
     def sort_key(self, record: Any, column: int) -> Any:
+        if column == COL_FINGERPRINT:
+            return record.fingerprint
         return self.display(record, column).casefold()
 
     # -- contents ---------------------------------------------------------------------------
@@ -165,10 +182,6 @@ class RecordTableModel(RowsTableModel):
         return None
 
 
-COL_NAME, COL_KIND, COL_FINGERPRINT, COL_CREATED = range(4)
-COL_KEY_ID = 3
-
-
 class SigningKeyModel(RecordTableModel):
     """Your signing keys: the public records; the private halves stay in the keyring."""
 
@@ -176,30 +189,18 @@ class SigningKeyModel(RecordTableModel):
     MONO = frozenset({COL_FINGERPRINT})
 
     def display(self, record: keystore.SigningKey, column: int) -> str:
-        if column == COL_NAME:
-            return record.name
-        if column == COL_KIND:
-            return kind_label(record.kind)
-        if column == COL_FINGERPRINT:
-            return shorten_middle(record.fingerprint)
         if column == COL_CREATED:
             return relative_time(record.created)
-        return ""
+        return super().display(record, column)
 
     def tooltip(self, record: keystore.SigningKey, column: int) -> str | None:
-        if column == COL_FINGERPRINT:
-            return record.fingerprint
         if column == COL_CREATED:
             return exact_time(record.created) or None
-        if column == COL_KIND:
-            return record.kind
-        return None
+        return super().tooltip(record, column)
 
     def sort_key(self, record: keystore.SigningKey, column: int) -> Any:
         if column == COL_CREATED:
             return record.created
-        if column == COL_FINGERPRINT:
-            return record.fingerprint
         return super().sort_key(record, column)
 
 
@@ -210,28 +211,16 @@ class TrustedKeyModel(RecordTableModel):
     MONO = frozenset({COL_FINGERPRINT, COL_KEY_ID})
 
     def display(self, record: TrustedKey, column: int) -> str:
-        if column == COL_NAME:
-            return record.name
-        if column == COL_KIND:
-            return kind_label(record.kind)
-        if column == COL_FINGERPRINT:
-            return shorten_middle(record.fingerprint)
         if column == COL_KEY_ID:
             return record.key_id or "—"
-        return ""
+        return super().display(record, column)
 
     def tooltip(self, record: TrustedKey, column: int) -> str | None:
-        if column == COL_FINGERPRINT:
-            return record.fingerprint
-        if column == COL_KIND:
-            return record.kind
         if column == COL_KEY_ID:
             return record.key_id or "this key type has no short key id"
-        return None
+        return super().tooltip(record, column)
 
     def sort_key(self, record: TrustedKey, column: int) -> Any:
-        if column == COL_FINGERPRINT:
-            return record.fingerprint
         if column == COL_KEY_ID:
             return record.key_id or ""
         return super().sort_key(record, column)

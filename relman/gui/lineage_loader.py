@@ -23,7 +23,7 @@ from PySide6.QtCore import QObject, Signal
 from relman import settings
 from relman.errors import Cancelled, RelmanError
 from relman.model import BuildRecord, CancelToken, Profile, ProgressCallback
-from relman.registry import open_registry
+from relman.registry import opened
 from relman.registry.base import Registry
 from relman.release.lineage import BuildNode, Lineage, build_lineage
 from relman.verify.files import default_context
@@ -72,18 +72,13 @@ def read_lineage(
 ) -> Lineage:
     """The worker's body: open the profile's registry and build its lineage; with
     ``preview``, first hand it :func:`preview_rows` (when the registry has them)."""
-    registry = open_registry(profile)
-    try:
+    with opened(profile) as registry:
         if preview is not None:
             rows = preview_rows(registry, profile)
             cancel.raise_if_cancelled()
             if rows is not None:
                 preview(rows)
         return build_lineage(registry, profile, default_context(), progress=progress, cancel=cancel)
-    finally:
-        close = getattr(registry, "close", None)
-        if close is not None:
-            close()
 
 
 def _read_with_rows(

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from relman import keystore
 from relman.errors import UsageError
 from relman.model import CancelToken, Profile, ProgressCallback
+from relman.registry import close_registry
 from relman.registry.base import Registry
 from relman.release.audit import Entry
 from relman.release.execution import OnWrite, Undone
@@ -84,9 +85,7 @@ def open_session(profile: Profile, opener: Opener) -> Session:
         engine = Engine(registry, profile)
         return Session(profile, registry, engine, tuple(keystore.list_keys()))
     except BaseException:
-        close = getattr(registry, "close", None)
-        if close is not None:
-            close()
+        close_registry(registry)
         raise
 
 

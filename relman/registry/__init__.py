@@ -3,11 +3,13 @@
 ``base`` holds the :class:`~relman.registry.base.Registry` protocol every backend implements,
 ``buildinfo`` reads and writes JFrog build-info, ``local`` is the embedded local registry,
 ``artifactory`` the Artifactory backend (over ``http``). :func:`open_registry` opens the
-backend a profile names.
+backend a profile names, :func:`opened` opens it for a block and closes it after.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -45,3 +47,24 @@ def open_registry(profile: Profile, *, token: str | None = None) -> Registry:
             "relman reads Artifactory and local registries"
         )
     raise UsageError(f"profile {profile.name}: unknown registry kind {profile.kind!r}")
+
+
+@contextlib.contextmanager
+def opened(
+    profile: Profile, opener: Callable[[Profile], Registry] | None = None
+) -> Iterator[Registry]:
+    """The registry of ``profile`` (``opener``, default :func:`open_registry`) for a block,
+    closed after it whatever happens."""
+    registry = (opener or open_registry)(profile)
+    try:
+        yield registry
+    finally:
+        close_registry(registry)
+
+
+def close_registry(registry: object) -> None:
+    """Close a backend that holds connections (Artifactory's HTTP session); the local
+    registry holds none."""
+    close = getattr(registry, "close", None)
+    if close is not None:
+        close()
