@@ -21,12 +21,10 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QStackedWidget,
-    QTableView,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -49,7 +47,7 @@ from .lineage_loader import LineageLoader
 from .promote_actions import add_actions
 from .promote_model import next_environment
 from .qtcompat import emit
-from .table_base import ObjectRole, RowsTableModel, SearchProxyModel, SortRole
+from .table_base import ObjectRole, RowsTableModel, SearchProxyModel, SortRole, rows_view
 from .tasks import Task, TaskRunner
 
 logger = logging.getLogger(__name__)
@@ -219,14 +217,8 @@ class ApprovalsPage(QWidget):
         head.addWidget(self.summary, 1)
         head.addWidget(toolbar)
 
-        self.table = QTableView()
-        self.table.setAccessibleName("Promotions waiting for approval")
-        self.table.setModel(self.proxy)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table = rows_view("Promotions waiting for approval", self.proxy, wrap=True)
         self.table.setSortingEnabled(True)
-        self.table.setAlternatingRowColors(True)
-        self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)

@@ -23,15 +23,12 @@ from typing import Any
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QStackedWidget,
-    QTableView,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -63,7 +60,7 @@ from .builds_page import StateMessage
 from .icons import IconSet
 from .keys_dialogs import MessageBar, action_button
 from .qtcompat import emit
-from .table_base import ObjectRole
+from .table_base import ObjectRole, rows_view
 from .tasks import Task, TaskRunner
 
 logger = logging.getLogger(__name__)
@@ -149,17 +146,7 @@ class AuditPage(QWidget):
         bar.addWidget(self.events)
         bar.addWidget(self.count)
 
-        self.table = QTableView()
-        self.table.setAccessibleName("Audit entries")
-        self.table.setModel(self.proxy)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        rows = self.table.verticalHeader()
-        rows.hide()
-        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(26)
+        self.table = rows_view("Audit entries", self.proxy)
         header = self.table.horizontalHeader()
         header.setStretchLastSection(True)
         # File order first (a reordered line shows where it is); a third click returns to it.

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from PySide6.QtCore import QItemSelection, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QHBoxLayout,
@@ -22,7 +21,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QStackedWidget,
-    QTableView,
     QTextBrowser,
     QToolBar,
     QToolButton,
@@ -52,6 +50,7 @@ from .builds_model import (
 from .icons import IconSet
 from .lineage_loader import LineageLoader
 from .qtcompat import emit
+from .table_base import rows_view
 
 logger = logging.getLogger(__name__)
 
@@ -192,19 +191,8 @@ class BuildsPage(QWidget):
         bar.addWidget(self.findings_only)
         bar.addWidget(self.count)
 
-        self.table = QTableView()
-        self.table.setAccessibleName("Builds table")
-        self.table.setModel(self.proxy)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table = rows_view("Builds table", self.proxy)
         self.table.setSortingEnabled(True)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        rows = self.table.verticalHeader()
-        rows.hide()
-        # every row the same height: a relayout after a sort or a filter is O(visible rows)
-        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(26)
         self.table.setItemDelegateForColumn(COL_FINDINGS, FindingsDelegate(icons, self.table))
         header = self.table.horizontalHeader()
         header.setSortIndicator(COL_STARTED, Qt.SortOrder.DescendingOrder)

@@ -1,8 +1,9 @@
 """What every table model and search proxy of the app shares.
 
 The roles views and proxies read (:data:`SortRole`, :data:`ObjectRole`), the row/column counts
-and horizontal headers of a flat table over a ``_rows`` list, and a proxy that sorts by
-:data:`SortRole` and searches every column.
+and horizontal headers of a flat table over a ``_rows`` list, a proxy that sorts by
+:data:`SortRole` and searches every column, and :func:`rows_view`, the table view the pages
+show them in.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QAbstractTableModel,
     QModelIndex,
     QObject,
@@ -17,6 +19,11 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+
+#: Row height of the record tables (fixed: a relayout after a sort or a filter is then
+#: O(visible rows), not O(rows)).
+ROW_HEIGHT = 26
 
 #: A value to sort by (a number for sizes and times, not their display text).
 SortRole = Qt.ItemDataRole.UserRole + 1
@@ -60,3 +67,21 @@ class SearchProxyModel(QSortFilterProxyModel):
 
     def set_search(self, text: str) -> None:
         self.setFilterFixedString(text.strip())
+
+
+def rows_view(name: str, model: QAbstractItemModel, *, wrap: bool = False) -> QTableView:
+    """A table of records: whole rows selected one at a time, alternating colours, no row
+    numbers; rows of one fixed height unless ``wrap`` (long text wraps and rows grow)."""
+    table = QTableView()
+    table.setAccessibleName(name)
+    table.setModel(model)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setAlternatingRowColors(True)
+    rows = table.verticalHeader()
+    rows.hide()
+    if not wrap:
+        table.setWordWrap(False)
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(ROW_HEIGHT)
+    return table
