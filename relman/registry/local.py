@@ -120,10 +120,9 @@ class LocalRegistry(BuildStore):
             self._check_marker(marker)
         self._repos = self.root / "repos"
         self._tmp = self._meta / "tmp"
-        # Parsed build records by file, with the (inode, mtime, size) they were read at: every
-        # writer replaces the file (new inode), so a stale entry is never returned, and
-        # build_numbers() followed by build_record() parses each record once.
-        self._parsed: dict[str, tuple[tuple[int, int, int], BuildRecord]] = {}
+        # Parsed build records by file, with the stat stamp they were read at (any change to
+        # the file changes it), so build_numbers() followed by build_record() parses each once.
+        self._parsed: dict[str, tuple[Stamp, BuildRecord]] = {}
         self._index: MetaIndex | None = None
         self._meta_str = str(self._meta) + os.sep
 
@@ -663,10 +662,6 @@ def _location_from_row(repo: str, path: str, full: str, row: tuple[Any, ...]) ->
         with contextlib.suppress(ValueError):
             created = datetime.fromisoformat(created_text)
     return Location(repo, path, size, sha256, sha1, md5, created, MappingProxyType(properties))
-
-
-def _stamp(info: os.stat_result) -> Stamp:
-    return stamp_of(info)
 
 
 def _read_meta_row(path: str) -> tuple[tuple[Any, ...], Stamp | None]:

@@ -24,7 +24,7 @@ from relman.model import BuildRecord, BuildStatus
 from relman.paths import atomic_write
 from relman.registry import buildinfo, storage
 from relman.registry.base import Conflict, NotFound, Write
-from relman.registry.local_index import MetaIndex
+from relman.registry.local_index import MetaIndex, Stamp, stamp_of
 
 
 def quote(text: str) -> str:
@@ -40,7 +40,7 @@ class BuildStore:
     _meta: Path
     _meta_str: str
     _index: MetaIndex | None
-    _parsed: dict[str, tuple[tuple[int, int, int], BuildRecord]]
+    _parsed: dict[str, tuple[Stamp, BuildRecord]]
     _locked: Callable[[], AbstractContextManager[None]]
 
     # -- builds ----------------------------------------------------------------------------
@@ -156,9 +156,8 @@ class BuildStore:
         target = self._meta_str + rel if os.sep == "/" else os.path.join(self._meta, rel)
         try:
             info = os.stat(target)
-            stamp = (info.st_ino, info.st_mtime_ns, info.st_size)
             cached = self._parsed.get(target)
-            if cached is not None and cached[0] == stamp:
+            if cached is not None and cached[0] == stamp_of(info):
                 return cached[1]
             with open(target, "rb") as handle:
                 data = handle.read()
@@ -171,7 +170,7 @@ class BuildStore:
             record = buildinfo.parse(data, source=target)
             if index is not None:
                 index.put_build(rel, info, record)
-        self._parsed[target] = ((info.st_ino, info.st_mtime_ns, info.st_size), record)
+        self._parsed[target] = (stamp_of(info), record)
         return record
 
     # -- approvals and removal (the promotion engine's additions) ------------------------
